@@ -1,0 +1,221 @@
+/* args.c: parses and validates the shim's flags (step 1). Runs in the
+ * short-lived parent, before anything is forked, so a usage error costs
+ * nothing: one line naming the flag, exit 2. */
+#define _GNU_SOURCE
+#include "args.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char shim_usage[] =
+	"Usage: shim --bundle DIR --container-id ID --container-pidfile PATH\n"
+	"            --container-logfile PATH --container-exitfile PATH [OPTION]...\n"
+	"Launch a container with `RUNTIME create` and stay with it as its shim.\n"
+	"\n"
+	"  --bundle DIR                  OCI bundle (directory holding config.json)\n"
+	"  --container-id ID             container id passed to the runtime\n"
+	"  --container-pidfile PATH      where the runtime writes the container's PID\n"
+	"  --container-logfile PATH      container stdout/stderr log\n"
+	"  --container-log-format FMT    shimmy (default) or k8s-file\n"
+	"  --container-exitfile PATH     JSON exit status, written when the container exits\n"
+	"  --container-attachfile PATH   unix socket for attach clients\n"
+	"  --runtime PATH                OCI runtime binary (default: runc from PATH)\n"
+	"  --runtime-arg ARG             runtime flag placed before `create` (repeatable)\n"
+	"  --stdin                       give the container a stdin pipe\n"
+	"  --stdin-once                  close the container's stdin when the first client is done\n"
+	"  --syncpipe-fd N               report the container PID or the error on fd N\n"
+	"                                (default: $_OCI_SYNCPIPE, if set)\n"
+	"  --shimmy-pidfile PATH         where to write the shim daemon's PID\n"
+	"  --shimmy-log-level LEVEL      TRACE, DEBUG, INFO (default), WARN or ERROR\n"
+	"  --shim-logfile PATH           shim diagnostics to PATH instead of syslog\n"
+	"  --help                        show this help and exit\n"
+	"  --version                     show the version and exit\n";
+
+enum {
+	OPT_SHIM_PIDFILE = 256,
+	OPT_LOG_LEVEL,
+	OPT_SHIM_LOGFILE,
+	OPT_RUNTIME,
+	OPT_RUNTIME_ARG,
+	OPT_BUNDLE,
+	OPT_CONTAINER_ID,
+	OPT_CONTAINER_PIDFILE,
+	OPT_CONTAINER_LOGFILE,
+	OPT_CONTAINER_EXITFILE,
+	OPT_CONTAINER_ATTACHFILE,
+	OPT_LOG_FORMAT,
+	OPT_STDIN,
+	OPT_STDIN_ONCE,
+	OPT_SYNCPIPE_FD,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "shimmy-pidfile", required_argument, NULL, OPT_SHIM_PIDFILE },
+	{ "shimmy-log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "shim-logfile", required_argument, NULL, OPT_SHIM_LOGFILE },
+	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ "runtime-arg", required_argument, NULL, OPT_RUNTIME_ARG },
+	{ "bundle", required_argument, NULL, OPT_BUNDLE },
+	{ "container-id", required_argument, NULL, OPT_CONTAINER_ID },
+	{ "container-pidfile", required_argument, NULL, OPT_CONTAINER_PIDFILE },
+	{ "container-logfile", required_argument, NULL, OPT_CONTAINER_LOGFILE },
+	{ "container-exitfile", required_argument, NULL, OPT_CONTAINER_EXITFILE },
+	{ "container-attachfile", required_argument, NULL, OPT_CONTAINER_ATTACHFILE },
+	{ "container-log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "stdin", no_argument, NULL, OPT_STDIN },
+	{ "stdin-once", no_argument, NULL, OPT_STDIN_ONCE },
+	{ "syncpipe-fd", required_argument, NULL, OPT_SYNCPIPE_FD },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+char *strip_quotes(char *arg)
+{
+	size_t len = strlen(arg);
+
+	if (len >= 2 && arg[0] == '\'' && arg[len - 1] == '\'') {
+		arg[len - 1] = '\0';
+		return arg + 1;
+	}
+	return arg;
+}
+
+static enum args_result usage_error(char *error, size_t error_len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum args_result usage_error(char *error, size_t error_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error, error_len, fmt, ap);
+	va_end(ap);
+	return ARGS_USAGE_ERROR;
+}
+
+/* A file descriptor number that is open in this process. */
+static int parse_open_fd(const char *text, int *fd)
+{
+	char *end;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > INT_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fcntl((int)value, F_GETFD) < 0)
+		return -1;
+	*fd = (int)value;
+	return 0;
+}
+
+enum args_result args_parse(struct shim_args *args, int argc, char **argv, char *error,
+			    size_t error_len)
+{
+	const char *sync_fd_text = NULL, *sync_fd_source = "--syncpipe-fd";
+	struct stat bundle_stat;
+	int option;
+
+	*args = (struct shim_args){ .runtime = "runc", .log_level = DIAG_INFO, .sync_fd = -1 };
+	args->runtime_args = calloc((size_t)argc + 1, sizeof(char *));
+	if (!args->runtime_args)
+		return usage_error(error, error_len, "out of memory");
+
+	optind = 0; /* GNU: reinitialise, so args_parse may be called again */
+	opterr = 0; /* we word the errors ourselves */
+	while ((option = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+		switch (option) {
+		case OPT_SHIM_PIDFILE: args->shim_pidfile = optarg; break;
+		case OPT_SHIM_LOGFILE: args->shim_logfile = optarg; break;
+		case OPT_RUNTIME: args->runtime = optarg; break;
+		case OPT_BUNDLE: args->bundle = optarg; break;
+		case OPT_CONTAINER_ID: args->container_id = optarg; break;
+		case OPT_CONTAINER_PIDFILE: args->container_pidfile = optarg; break;
+		case OPT_CONTAINER_LOGFILE: args->container_logfile = optarg; break;
+		case OPT_CONTAINER_EXITFILE: args->container_exitfile = optarg; break;
+		case OPT_CONTAINER_ATTACHFILE: args->container_attachfile = optarg; break;
+		case OPT_STDIN: args->stdin_enabled = true; break;
+		case OPT_STDIN_ONCE: args->stdin_once = true; break;
+		case OPT_SYNCPIPE_FD: sync_fd_text = optarg; break;
+		case OPT_HELP: return ARGS_HELP;
+		case OPT_VERSION: return ARGS_VERSION;
+		case OPT_RUNTIME_ARG:
+			args->runtime_args[args->runtime_arg_count++] = strip_quotes(optarg);
+			break;
+		case OPT_LOG_LEVEL:
+			if (diag_level_parse(optarg, &args->log_level) < 0)
+				return usage_error(error, error_len,
+						   "--shimmy-log-level %s: unknown level; use TRACE, DEBUG, INFO, WARN or ERROR",
+						   optarg);
+			break;
+		case OPT_LOG_FORMAT:
+			if (log_format_parse(optarg, &args->log_format) < 0)
+				return usage_error(error, error_len,
+						   "--container-log-format %s: unknown format; use shimmy or k8s-file",
+						   optarg);
+			break;
+		case ':':
+			return usage_error(error, error_len, "%s needs a value; see shim --help",
+					   argv[optind - 1]);
+		default:
+			return usage_error(error, error_len, "unknown flag %s; see shim --help",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error(error, error_len,
+				   "unexpected argument %s; every value follows its flag, see shim --help",
+				   argv[optind]);
+
+	static const struct {
+		const char *flag;
+		size_t offset;
+	} required[] = {
+		{ "--bundle", offsetof(struct shim_args, bundle) },
+		{ "--container-id", offsetof(struct shim_args, container_id) },
+		{ "--container-pidfile", offsetof(struct shim_args, container_pidfile) },
+		{ "--container-logfile", offsetof(struct shim_args, container_logfile) },
+		{ "--container-exitfile", offsetof(struct shim_args, container_exitfile) },
+	};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const char *value = *(const char **)((char *)args + required[i].offset);
+		if (!value || value[0] == '\0')
+			return usage_error(error, error_len, "%s is required; see shim --help",
+					   required[i].flag);
+	}
+	if (args->runtime[0] == '\0')
+		return usage_error(error, error_len, "--runtime is empty; give a path or a name in PATH");
+	if (args->stdin_once && !args->stdin_enabled)
+		return usage_error(error, error_len, "--stdin-once needs --stdin");
+	if (stat(args->bundle, &bundle_stat) < 0)
+		return usage_error(error, error_len, "--bundle %s: %m", args->bundle);
+	if (!S_ISDIR(bundle_stat.st_mode))
+		return usage_error(error, error_len, "--bundle %s: not a directory", args->bundle);
+
+	if (!sync_fd_text) {
+		sync_fd_text = getenv("_OCI_SYNCPIPE");
+		sync_fd_source = "_OCI_SYNCPIPE";
+	}
+	if (sync_fd_text && parse_open_fd(sync_fd_text, &args->sync_fd) < 0)
+		return usage_error(error, error_len, "%s %s: not an open file descriptor (%m)",
+				   sync_fd_source, sync_fd_text);
+	return ARGS_RUN;
+}
+
+void args_free(struct shim_args *args)
+{
+	free(args->runtime_args);
+	args->runtime_args = NULL;
+}

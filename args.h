@@ -1,0 +1,46 @@
+/* args.h: the shim's command line (step 1). conman launches shimmy with
+ * these flags, so ours accepts them unchanged. */
+#ifndef SHIM_ARGS_H
+#define SHIM_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+#include "util.h"
+
+struct shim_args {
+	const char *shim_pidfile;   /* --shimmy-pidfile: where the parent writes the daemon's PID */
+	const char *shim_logfile;   /* --shim-logfile: diagnostics here instead of syslog */
+	enum diag_level log_level;  /* --shimmy-log-level */
+	const char *runtime;        /* --runtime, default "runc" */
+	char **runtime_args;        /* --runtime-arg..., NULL-terminated */
+	size_t runtime_arg_count;
+	const char *bundle;
+	const char *container_id;
+	const char *container_pidfile;
+	const char *container_logfile;
+	const char *container_exitfile;
+	const char *container_attachfile;
+	enum log_format log_format; /* --container-log-format, default shimmy */
+	bool stdin_enabled;         /* --stdin */
+	bool stdin_once;            /* --stdin-once */
+	int sync_fd;                /* --syncpipe-fd or $_OCI_SYNCPIPE; -1 if neither */
+};
+
+enum args_result { ARGS_RUN, ARGS_HELP, ARGS_VERSION, ARGS_USAGE_ERROR };
+
+/* Fill args from argv. On ARGS_USAGE_ERROR, error holds one line naming
+ * the flag and what to do. Checks only what can be checked without
+ * side effects (the bundle exists, the sync fd is open). */
+enum args_result args_parse(struct shim_args *args, int argc, char **argv, char *error,
+			    size_t error_len);
+void args_free(struct shim_args *args);
+
+/* conman passes runtime args as "'--root=/run/x'": remove one pair of
+ * surrounding single quotes, in place. */
+char *strip_quotes(char *arg);
+
+extern const char shim_usage[];
+
+#endif

@@ -1,0 +1,47 @@
+/* log.h: the container log writer (step 5). Turns the bytes read from the
+ * container's stdout and stderr into timestamped records in one file. */
+#ifndef SHIM_LOG_H
+#define SHIM_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* shimmy: "<time> <stream> <line>\n", what conman parses.
+ * k8s-file: "<time> <stream> <F|P> <line>\n", the CRI format that kubelet,
+ * crictl and podman read; P marks a piece of a longer line. */
+enum log_format { LOG_FORMAT_SHIMMY, LOG_FORMAT_K8S_FILE };
+
+/* The stream ids double as the attach protocol's frame ids. */
+enum stream_id { STREAM_STDOUT = 1, STREAM_STDERR = 2 };
+
+/* The longest content one record carries; a longer line becomes several
+ * records (k8s-file: P records, then an F). */
+#define LOG_RECORD_MAX 16384
+
+struct log_writer {
+	int fd;
+	const char *path;
+	enum log_format format;
+	unsigned long long dropped_bytes; /* record bytes the file refused */
+	int write_errno;                  /* why, the last time it happened */
+};
+
+int log_format_parse(const char *name, enum log_format *format);
+
+/* Open path for appending, mode 0600. */
+int log_writer_open(struct log_writer *log, const char *path, enum log_format format);
+void log_writer_close(struct log_writer *log);
+
+/* Append the complete lines in data[0, len) as records stamped with now,
+ * and return how many bytes were consumed. What is left is an unfinished
+ * line shorter than LOG_RECORD_MAX: the caller keeps it and presents it
+ * again with the next bytes, so a line that arrives in pieces is one
+ * record. With at_eof everything is consumed, an unfinished last line
+ * becoming one record (a P record in k8s-file).
+ * A failed write never stops the framing: the bytes are counted in
+ * dropped_bytes and write_errno says why, so the pipes keep draining. */
+size_t log_writer_frame(struct log_writer *log, enum stream_id stream, const char *data,
+			size_t len, bool at_eof, const struct timespec *now);
+
+#endif

@@ -1,0 +1,40 @@
+/* runtime.h: talking to the OCI runtime (steps 3 and 4) and reporting to
+ * the manager: the sync-pipe messages and the exit file. */
+#ifndef SHIM_RUNTIME_H
+#define SHIM_RUNTIME_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct runtime {
+	const char *path;          /* "runc", or a path */
+	char **args;               /* runtime flags placed before "create" */
+	size_t arg_count;
+	const char *bundle;
+	const char *container_id;
+	const char *pidfile;       /* where runc writes the container's PID */
+	pid_t pid;                 /* the predecessor running `runc create`; 0 once reaped */
+};
+
+/* Fork the predecessor: it puts stdio_fds on 0, 1 and 2, restores
+ * child_mask and execs `RUNTIME [args...] create --bundle B --pid-file P ID`.
+ * Returns 0 with rt->pid set, or -1 if the fork failed. */
+int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask);
+
+/* The PID that runc wrote to its pid file. */
+int read_container_pid(const char *path, pid_t *pid);
+
+/* The sync-pipe messages, as shimmy words them. Each returns a malloc'd
+ * NUL-terminated JSON object, or NULL when out of memory. */
+char *report_container_pid(pid_t container_pid);
+char *report_runtime_failure(int wait_status, const char *runtime_stderr, size_t len);
+char *report_shim_error(const char *message);
+
+/* The exit file: {"at":...,"reason":"exited","exitCode":N} or
+ * {"at":...,"reason":"signaled","signal":N}. The one place a wait status
+ * becomes what we record. */
+char *format_exit_file(int wait_status, const struct timespec *at);
+
+#endif

@@ -1,0 +1,499 @@
+/* shim.c: the shim's life, top to bottom.
+ *
+ *   1. main: the short-lived parent validates its flags, forks the daemon,
+ *      writes the daemon's PID to --shimmy-pidfile and exits at once.
+ *   2. run_daemon: setsid, stdio to /dev/null, child subreaper, signals
+ *      read from a signalfd.
+ *   3. It forks the predecessor that execs `runc create` (runtime.c), with
+ *      pipes as the container's stdio (io.c).
+ *   4. When runc exits, it reports the container PID, or runc's error
+ *      output, on the sync pipe (runtime_exited below).
+ *   5. It pumps the container's output to the log, forwards signals, and
+ *      when the container exits writes the exit file and exits.
+ *
+ * Steps 3 to 5 are one epoll loop over the signalfd and the pipes; the
+ * daemon's phase (CREATING, RUNNING, EXITED) says what each event means. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "io.h"
+#include "runtime.h"
+#include "util.h"
+
+enum phase {
+	PHASE_CREATING, /* runc create is running; the container PID is unknown */
+	PHASE_RUNNING,  /* reported; pumping output until the container exits */
+	PHASE_EXITED,   /* the container is gone: drain, write the exit file */
+};
+
+/* What an epoll event is about; stored in its data.u64. */
+enum watch { WATCH_SIGNALS = 1, WATCH_STDOUT, WATCH_STDERR };
+
+#define INFLIGHT_MAX 32
+#define EARLY_EXITS_MAX 16
+
+struct shim {
+	struct shim_args args;
+	struct diag diag;
+	struct runtime runtime;
+	struct container_io io;
+	enum phase phase;
+	sigset_t child_mask;  /* the mask we started with, restored in children */
+	int signal_fd;
+	int epoll_fd;
+	int sync_fd;          /* the manager's sync pipe; -1 once reported */
+	pid_t container_pid;  /* 0 until runc has created the container */
+	int container_status; /* its wait status, once PHASE_EXITED */
+	struct timespec exited_at;
+	/* Signals that arrived after runc exited but before we knew whom to
+	 * give them to (shimmy's "inflight" signals). */
+	int inflight[INFLIGHT_MAX];
+	size_t inflight_count;
+	/* Children reaped while runc was creating: one may be the container,
+	 * if it died before runc did. Checked once its PID is known. */
+	struct {
+		pid_t pid;
+		int status;
+	} early_exits[EARLY_EXITS_MAX];
+	size_t early_exit_count;
+};
+
+static void handle_container_exit(struct shim *shim, int status);
+
+/* Send one message on the sync pipe and close it: the manager reads until
+ * EOF, so closing is what tells it the report is complete. */
+static void send_report(struct shim *shim, char *json)
+{
+	if (shim->sync_fd < 0) {
+		free(json);
+		return;
+	}
+	if (!json)
+		log_error(&shim->diag, "format sync-pipe report: out of memory");
+	else if (write_all(shim->sync_fd, json, strlen(json)) < 0)
+		log_warn(&shim->diag, "write report to sync pipe fd %d: %m", shim->sync_fd);
+	else
+		log_debug(&shim->diag, "reported %s", json);
+	free(json);
+	close_fd(&shim->sync_fd);
+}
+
+/* Before the container exists, a failure ends the shim: say why in the
+ * diagnostics and on the sync pipe, then exit. */
+static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ...)
+{
+	char message[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	log_error(&shim->diag, "%s", message);
+	send_report(shim, report_shim_error(message));
+	exit(1);
+}
+
+static void watch_fd(struct shim *shim, int fd, enum watch what)
+{
+	struct epoll_event event = { .events = EPOLLIN, .data.u64 = what };
+
+	if (epoll_ctl(shim->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
+		log_error(&shim->diag, "epoll add fd %d: %m", fd);
+}
+
+static void unwatch_fd(struct shim *shim, int fd)
+{
+	if (epoll_ctl(shim->epoll_fd, EPOLL_CTL_DEL, fd, NULL) < 0)
+		log_warn(&shim->diag, "epoll remove fd %d: %m", fd);
+}
+
+/* Step 4, success: runc has created the container and exited 0. */
+static void runtime_created(struct shim *shim)
+{
+	pid_t container_pid;
+
+	if (read_container_pid(shim->args.container_pidfile, &container_pid) < 0)
+		fail_before_running(shim, "read container pid file %s: %m",
+				    shim->args.container_pidfile);
+	/* The log is opened before the report, so a manager told "running"
+	 * is never told later that the output had nowhere to go. */
+	if (log_writer_open(&shim->io.log, shim->args.container_logfile, shim->args.log_format) < 0) {
+		int saved_errno = errno;
+		kill(container_pid, SIGKILL);
+		errno = saved_errno;
+		fail_before_running(shim, "open container log %s: %m", shim->args.container_logfile);
+	}
+	shim->container_pid = container_pid;
+	shim->phase = PHASE_RUNNING;
+	watch_fd(shim, shim->io.out.fd, WATCH_STDOUT);
+	watch_fd(shim, shim->io.err.fd, WATCH_STDERR);
+	log_info(&shim->diag, "container %s created, pid %d", shim->args.container_id,
+		 (int)container_pid);
+	send_report(shim, report_container_pid(container_pid));
+
+	for (size_t i = 0; i < shim->inflight_count; i++) {
+		if (kill(container_pid, shim->inflight[i]) < 0)
+			log_warn(&shim->diag, "deliver inflight signal %d to pid %d: %m",
+				 shim->inflight[i], (int)container_pid);
+	}
+	shim->inflight_count = 0;
+	for (size_t i = 0; i < shim->early_exit_count; i++) {
+		if (shim->early_exits[i].pid == container_pid)
+			handle_container_exit(shim, shim->early_exits[i].status);
+	}
+	shim->early_exit_count = 0;
+}
+
+/* Step 4: runc create has exited. */
+static void runtime_exited(struct shim *shim, int status)
+{
+	char runtime_stderr[64 * 1024];
+	size_t len;
+
+	shim->runtime.pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		runtime_created(shim);
+		return;
+	}
+	/* What runc printed is in the pipe that would have become the
+	 * container's stderr: pass it on to the manager word for word. */
+	len = io_read_runtime_error(&shim->io, runtime_stderr, sizeof(runtime_stderr));
+	log_error(&shim->diag, "runtime %s create failed (wait status %#x): %.*s",
+		  shim->runtime.path, (unsigned)status, (int)len, runtime_stderr);
+	send_report(shim, report_runtime_failure(status, runtime_stderr, len));
+	exit(1);
+}
+
+static void handle_container_exit(struct shim *shim, int status)
+{
+	shim->container_status = status;
+	clock_gettime(CLOCK_REALTIME, &shim->exited_at);
+	shim->phase = PHASE_EXITED;
+	log_info(&shim->diag, "container pid %d exited (wait status %#x)",
+		 (int)shim->container_pid, (unsigned)status);
+}
+
+/* On SIGCHLD: reap every child that has exited. As a subreaper we also
+ * get the container's orphans, and the container itself once runc exits. */
+static void reap_children(struct shim *shim)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid == 0 || (pid < 0 && errno == ECHILD))
+			return;
+		if (pid < 0) {
+			log_error(&shim->diag, "waitpid: %m");
+			return;
+		}
+		if (pid == shim->runtime.pid) {
+			runtime_exited(shim, status);
+		} else if (shim->container_pid != 0 && pid == shim->container_pid) {
+			handle_container_exit(shim, status);
+		} else if (shim->phase == PHASE_CREATING) {
+			/* Perhaps the container, dying before runc did. */
+			size_t slot = shim->early_exit_count < EARLY_EXITS_MAX
+					      ? shim->early_exit_count++
+					      : EARLY_EXITS_MAX - 1;
+			shim->early_exits[slot].pid = pid;
+			shim->early_exits[slot].status = status;
+		} else {
+			log_debug(&shim->diag, "reaped orphan pid %d", (int)pid);
+		}
+	}
+}
+
+/* Has runc exited, without reaping it? WNOWAIT leaves the zombie for
+ * reap_children, which must see its status. */
+static bool runtime_has_exited(struct shim *shim)
+{
+	siginfo_t info = { 0 };
+
+	if (shim->runtime.pid == 0)
+		return true;
+	if (waitid(P_PID, (id_t)shim->runtime.pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return true;
+	return info.si_pid != 0;
+}
+
+static void forward_signal(struct shim *shim, int signo)
+{
+	switch (shim->phase) {
+	case PHASE_CREATING:
+		/* The manager is interrupting the create: runc gets it, as long
+		 * as it is there to get it. */
+		if ((signo == SIGINT || signo == SIGTERM || signo == SIGQUIT) &&
+		    !runtime_has_exited(shim)) {
+			if (kill(shim->runtime.pid, signo) < 0)
+				log_warn(&shim->diag, "forward signal %d to runtime pid %d: %m", signo,
+					 (int)shim->runtime.pid);
+			return;
+		}
+		if (shim->inflight_count < INFLIGHT_MAX)
+			shim->inflight[shim->inflight_count++] = signo;
+		else
+			log_warn(&shim->diag, "too many signals before the container started; dropped %d",
+				 signo);
+		return;
+	case PHASE_RUNNING:
+		if (kill(shim->container_pid, signo) < 0)
+			log_warn(&shim->diag, "forward signal %d to container pid %d: %m", signo,
+				 (int)shim->container_pid);
+		return;
+	case PHASE_EXITED:
+		log_debug(&shim->diag, "signal %d after the container exited: ignored", signo);
+		return;
+	}
+}
+
+static void handle_signals(struct shim *shim)
+{
+	struct signalfd_siginfo info;
+
+	for (;;) {
+		ssize_t n = read(shim->signal_fd, &info, sizeof(info));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n != (ssize_t)sizeof(info)) {
+			log_error(&shim->diag, "read signalfd: %m");
+			return;
+		}
+		switch (info.ssi_signo) {
+		case SIGCHLD:
+			reap_children(shim);
+			break;
+		case SIGPIPE:
+			break; /* a reader went away; the write itself reports EPIPE */
+		default:
+			forward_signal(shim, (int)info.ssi_signo);
+			break;
+		}
+	}
+}
+
+static void handle_output(struct shim *shim, struct output_stream *stream)
+{
+	enum pump_result result = io_pump(&shim->io, stream);
+
+	if (result == PUMP_ERROR)
+		log_error(&shim->diag, "read container %s: %m",
+			  stream->id == STREAM_STDOUT ? "stdout" : "stderr");
+	if (result == PUMP_EOF || result == PUMP_ERROR) {
+		unwatch_fd(shim, stream->fd);
+		close_fd(&stream->fd);
+	}
+	if (shim->io.log.write_errno != 0) {
+		errno = shim->io.log.write_errno;
+		log_error(&shim->diag, "write container log %s: %m (%llu bytes dropped so far)",
+			  shim->io.log.path, shim->io.log.dropped_bytes);
+		shim->io.log.write_errno = 0;
+	}
+}
+
+static void dispatch(struct shim *shim, const struct epoll_event *event)
+{
+	switch (event->data.u64) {
+	case WATCH_SIGNALS:
+		handle_signals(shim);
+		break;
+	case WATCH_STDOUT:
+		handle_output(shim, &shim->io.out);
+		break;
+	case WATCH_STDERR:
+		handle_output(shim, &shim->io.err);
+		break;
+	default:
+		log_error(&shim->diag, "event for unknown watch %llu",
+			  (unsigned long long)event->data.u64);
+		break;
+	}
+}
+
+/* Step 5, the end: everything the container wrote reaches the log before
+ * the exit file says it is over. */
+static _Noreturn void finish(struct shim *shim)
+{
+	char *exit_json;
+
+	io_drain(&shim->io);
+	if (shim->io.log.dropped_bytes > 0)
+		log_error(&shim->diag, "container log %s: %llu bytes could not be written",
+			  shim->io.log.path, shim->io.log.dropped_bytes);
+	exit_json = format_exit_file(shim->container_status, &shim->exited_at);
+	if (!exit_json)
+		log_error(&shim->diag, "format exit file: out of memory");
+	else if (write_file_atomic(shim->args.container_exitfile, exit_json, strlen(exit_json),
+				   0644) < 0)
+		log_error(&shim->diag, "write exit file %s: %m", shim->args.container_exitfile);
+	else
+		log_info(&shim->diag, "wrote exit file %s: %s", shim->args.container_exitfile,
+			 exit_json);
+	free(exit_json);
+	io_close(&shim->io);
+	args_free(&shim->args);
+	exit(0);
+}
+
+/* Step 2: detach from the manager so the container outlives it. */
+static void become_daemon(struct shim *shim)
+{
+	int null_fd;
+
+	if (setsid() < 0)
+		fail_before_running(shim, "setsid: %m");
+	/* Keep the sync pipe clear of 0-2, which /dev/null is about to take. */
+	if (shim->sync_fd >= 0 && shim->sync_fd <= 2) {
+		int moved = fcntl(shim->sync_fd, F_DUPFD_CLOEXEC, 3);
+		if (moved < 0)
+			fail_before_running(shim, "move sync pipe fd %d: %m", shim->sync_fd);
+		shim->sync_fd = moved;
+	}
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd < 0)
+		fail_before_running(shim, "open /dev/null: %m");
+	for (int fd = 0; fd < 3; fd++) {
+		if (dup2(null_fd, fd) < 0)
+			fail_before_running(shim, "point fd %d at /dev/null: %m", fd);
+	}
+	close_fd(&null_fd);
+	/* Whatever else the manager left open (the sync pipe included) must
+	 * not reach runc and the container: only 0, 1 and 2 may. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		fail_before_running(shim, "mark inherited fds close-on-exec: %m");
+	/* Orphans of the container, and the container itself once runc
+	 * exits, become our children: we reap them and see the exit. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fail_before_running(shim, "become child subreaper: %m");
+}
+
+static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
+{
+	shim->sync_fd = shim->args.sync_fd;
+	diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level);
+	become_daemon(shim);
+
+	shim->signal_fd = signalfd(-1, handled, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (shim->signal_fd < 0)
+		fail_before_running(shim, "signalfd: %m");
+	shim->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (shim->epoll_fd < 0)
+		fail_before_running(shim, "epoll_create1: %m");
+	watch_fd(shim, shim->signal_fd, WATCH_SIGNALS);
+
+	/* Step 3: the container's stdio, then runc create. */
+	if (io_create_pipes(&shim->io, shim->args.stdin_enabled) < 0)
+		fail_before_running(shim, "create stdio pipes: %m");
+	shim->runtime = (struct runtime){
+		.path = shim->args.runtime,
+		.args = shim->args.runtime_args,
+		.arg_count = shim->args.runtime_arg_count,
+		.bundle = shim->args.bundle,
+		.container_id = shim->args.container_id,
+		.pidfile = shim->args.container_pidfile,
+	};
+	if (runtime_spawn_create(&shim->runtime, shim->io.child_fds, &shim->child_mask) < 0)
+		fail_before_running(shim, "fork runtime %s: %m", shim->runtime.path);
+	/* Our copies of runc's ends would keep the pipes open after the
+	 * container closes them, and we would never see EOF. */
+	io_close_child_ends(&shim->io);
+	log_debug(&shim->diag, "runtime %s create started as pid %d", shim->runtime.path,
+		  (int)shim->runtime.pid);
+	/* No reap is needed here before the loop: signals were blocked before
+	 * the first fork, so an early SIGCHLD waits on the signalfd. */
+
+	/* Steps 4 and 5. Once runc has created the container we are no longer
+	 * allowed to bail: every failure is logged and the loop carries on,
+	 * because the exit file must still be written. */
+	while (shim->phase != PHASE_EXITED) {
+		struct epoll_event events[16];
+		int count = epoll_wait(shim->epoll_fd, events, 16, -1);
+
+		if (count < 0 && errno == EINTR)
+			continue;
+		if (count < 0) {
+			/* Only a programming error gets here (EBADF, EINVAL). */
+			log_error(&shim->diag, "epoll_wait: %m");
+			abort();
+		}
+		for (int i = 0; i < count && shim->phase != PHASE_EXITED; i++)
+			dispatch(shim, &events[i]);
+	}
+	finish(shim);
+}
+
+int main(int argc, char **argv)
+{
+	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
+	struct shim shim = { .signal_fd = -1, .epoll_fd = -1, .sync_fd = -1 };
+	sigset_t handled;
+	char error[512];
+	pid_t daemon_pid;
+
+	switch (args_parse(&shim.args, argc, argv, error, sizeof(error))) {
+	case ARGS_HELP:
+		fputs(shim_usage, stdout);
+		return 0;
+	case ARGS_VERSION:
+		puts("shim " SHIM_VERSION);
+		return 0;
+	case ARGS_USAGE_ERROR:
+		fprintf(stderr, "shim: %s\n", error);
+		return 2;
+	case ARGS_RUN:
+		break;
+	}
+
+	/* Block every signal but the crash signals before the first fork, so
+	 * none can arrive before the daemon's signalfd is there to read it. */
+	sigfillset(&handled);
+	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		sigdelset(&handled, crash_signals[i]);
+	if (sigprocmask(SIG_BLOCK, &handled, &shim.child_mask) < 0) {
+		perror("shim: block signals");
+		return 1;
+	}
+
+	daemon_pid = fork();
+	if (daemon_pid < 0) {
+		perror("shim: fork daemon");
+		return 1;
+	}
+	if (daemon_pid == 0)
+		run_daemon(&shim, &handled);
+
+	if (shim.args.shim_pidfile) {
+		char pid_text[32];
+		int len = snprintf(pid_text, sizeof(pid_text), "%d", (int)daemon_pid);
+		if (write_file_atomic(shim.args.shim_pidfile, pid_text, (size_t)len, 0644) < 0) {
+			fprintf(stderr, "shim: write --shimmy-pidfile %s: %s\n", shim.args.shim_pidfile,
+				strerror(errno));
+			/* A manager that cannot find the shim cannot manage it. */
+			kill(daemon_pid, SIGKILL);
+			return 1;
+		}
+	}
+	args_free(&shim.args);
+	return 0;
+}
