@@ -26,6 +26,7 @@ const char shim_usage[] =
 	"  --container-log-format FMT    shimmy (default) or k8s-file\n"
 	"  --container-exitfile PATH     JSON exit status, written when the container exits\n"
 	"  --container-attachfile PATH   unix socket for attach clients\n"
+	"  --attach-seqpacket            make it SOCK_SEQPACKET: one frame per packet\n"
 	"  --runtime PATH                OCI runtime binary (default: runc from PATH)\n"
 	"  --runtime-arg ARG             runtime flag placed before `create` (repeatable)\n"
 	"  --stdin                       give the container a stdin pipe\n"
@@ -50,6 +51,7 @@ enum {
 	OPT_CONTAINER_LOGFILE,
 	OPT_CONTAINER_EXITFILE,
 	OPT_CONTAINER_ATTACHFILE,
+	OPT_ATTACH_SEQPACKET,
 	OPT_LOG_FORMAT,
 	OPT_STDIN,
 	OPT_STDIN_ONCE,
@@ -70,6 +72,7 @@ static const struct option long_options[] = {
 	{ "container-logfile", required_argument, NULL, OPT_CONTAINER_LOGFILE },
 	{ "container-exitfile", required_argument, NULL, OPT_CONTAINER_EXITFILE },
 	{ "container-attachfile", required_argument, NULL, OPT_CONTAINER_ATTACHFILE },
+	{ "attach-seqpacket", no_argument, NULL, OPT_ATTACH_SEQPACKET },
 	{ "container-log-format", required_argument, NULL, OPT_LOG_FORMAT },
 	{ "stdin", no_argument, NULL, OPT_STDIN },
 	{ "stdin-once", no_argument, NULL, OPT_STDIN_ONCE },
@@ -146,6 +149,7 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 		case OPT_CONTAINER_LOGFILE: args->container_logfile = optarg; break;
 		case OPT_CONTAINER_EXITFILE: args->container_exitfile = optarg; break;
 		case OPT_CONTAINER_ATTACHFILE: args->container_attachfile = optarg; break;
+		case OPT_ATTACH_SEQPACKET: args->attach_seqpacket = true; break;
 		case OPT_STDIN: args->stdin_enabled = true; break;
 		case OPT_STDIN_ONCE: args->stdin_once = true; break;
 		case OPT_SYNCPIPE_FD: sync_fd_text = optarg; break;

@@ -22,6 +22,7 @@ struct shim_args {
 	const char *container_logfile;
 	const char *container_exitfile;
 	const char *container_attachfile;
+	bool attach_seqpacket;      /* --attach-seqpacket: one frame per packet */
 	enum log_format log_format; /* --container-log-format, default shimmy */
 	bool stdin_enabled;         /* --stdin */
 	bool stdin_once;            /* --stdin-once */

@@ -1,23 +1,42 @@
 /* io.c: the container's stdio. Step 3 makes the pipes that become the
- * container's 0, 1 and 2; step 5 pumps stdout and stderr into the log. */
+ * container's 0, 1 and 2. Step 5 pumps stdout and stderr into the log and
+ * to every attach client, and feeds the container's stdin from them.
+ *
+ * Nothing here may hurt the container or the log: every fd is
+ * non-blocking, a slow client gets a bounded backlog and then is dropped,
+ * and a container that never reads its stdin only makes the clients wait. */
 #define _GNU_SOURCE
 #include "io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
-
 /* A larger pipe means fewer wake-ups and fewer, larger writes to the log.
- * Unprivileged shims may be refused past /proc/sys/fs/pipe-max-size;
- * then the default size is kept. */
+ * Past /proc/sys/fs/pipe-max-size the kernel refuses; then the default
+ * size is kept. */
 #define PIPE_SIZE_WANTED (1024 * 1024)
 
 /* Reads per wake-up before returning to epoll (see io_pump). */
 #define READS_PER_WAKEUP 16
+
+/* The attach protocol: one stream-id byte, then at most 32 KiB of data. */
+#define FRAME_DATA_MAX (32 * 1024)
+/* A client further behind than this is dropped, not waited for. */
+#define CLIENT_BACKLOG_MAX (4 * 1024 * 1024)
+/* Bytes from clients waiting for the container to read its stdin. */
+#define STDIN_BUFFER_MAX (256 * 1024)
+/* At exit, how long clients get to take the output they are owed. */
+#define FINISH_FLUSH_MS 2000
 
 static int output_stream_init(struct output_stream *stream, enum stream_id id, int read_fd)
 {
@@ -38,62 +57,42 @@ static int output_stream_init(struct output_stream *stream, enum stream_id id, i
 	return stream->buf ? 0 : -1;
 }
 
-int io_create_pipes(struct container_io *io, bool with_stdin)
+int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once)
 {
-	int stdin_pipe[2] = { -1, -1 }, stdout_pipe[2], stderr_pipe[2];
+	int stdin_pipe[2], stdout_pipe[2], stderr_pipe[2];
 
-	*io = (struct container_io){
-		.child_fds = { -1, -1, -1 },
-		.stdin_fd = -1,
-		.out = { .fd = -1 },
-		.err = { .fd = -1 },
-		.log = { .fd = -1 },
-	};
+	io->child_fds[0] = io->child_fds[1] = io->child_fds[2] = -1;
+	io->stdin_fd = io->listen_fd = io->listen_dir_fd = -1;
+	io->out.fd = io->err.fd = io->log.fd = -1;
+	io->stdin_once = stdin_once;
 	if (with_stdin) {
 		if (pipe2(stdin_pipe, O_CLOEXEC) < 0)
 			return -1;
 		io->child_fds[0] = stdin_pipe[0];
 		io->stdin_fd = stdin_pipe[1];
+		io->stdin_buf = malloc(STDIN_BUFFER_MAX);
+		if (!io->stdin_buf || fcntl(io->stdin_fd, F_SETFL, O_NONBLOCK) < 0)
+			return -1;
 	} else {
 		io->child_fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (io->child_fds[0] < 0)
 			return -1;
 	}
 	if (pipe2(stdout_pipe, O_CLOEXEC) < 0)
-		goto fail;
+		return -1;
 	io->child_fds[1] = stdout_pipe[1];
 	if (output_stream_init(&io->out, STREAM_STDOUT, stdout_pipe[0]) < 0)
-		goto fail;
+		return -1;
 	if (pipe2(stderr_pipe, O_CLOEXEC) < 0)
-		goto fail;
+		return -1;
 	io->child_fds[2] = stderr_pipe[1];
-	if (output_stream_init(&io->err, STREAM_STDERR, stderr_pipe[0]) < 0)
-		goto fail;
-	return 0;
-fail:
-	io_close(io);
-	return -1;
+	return output_stream_init(&io->err, STREAM_STDERR, stderr_pipe[0]);
 }
 
 void io_close_child_ends(struct container_io *io)
 {
 	for (int i = 0; i < 3; i++)
 		close_fd(&io->child_fds[i]);
-}
-
-void io_close(struct container_io *io)
-{
-	int saved_errno = errno;
-
-	io_close_child_ends(io);
-	close_fd(&io->stdin_fd);
-	close_fd(&io->out.fd);
-	close_fd(&io->err.fd);
-	free(io->out.buf);
-	free(io->err.buf);
-	io->out.buf = io->err.buf = NULL;
-	log_writer_close(&io->log);
-	errno = saved_errno;
 }
 
 size_t io_read_runtime_error(struct container_io *io, char *buf, size_t cap)
@@ -111,12 +110,422 @@ size_t io_read_runtime_error(struct container_io *io, char *buf, size_t cap)
 	return len;
 }
 
+/* ---- attach clients ---------------------------------------------------- */
+
+static void watch_set(struct container_io *io, int op, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event event = { .events = events, .data.u64 = tag };
+
+	if (epoll_ctl(io->epoll_fd, op, fd, &event) < 0)
+		log_error(io->diag, "epoll_ctl %d on fd %d: %m", op, fd);
+}
+
+/* What a client should wake us for: bytes to read while the stdin buffer
+ * has room (otherwise it waits: back-pressure), room to write while it
+ * has a backlog. */
+static void client_update_events(struct container_io *io, struct attach_client *client)
+{
+	uint32_t events = 0;
+
+	if (!client->input_done && io->stdin_len < STDIN_BUFFER_MAX)
+		events |= EPOLLIN;
+	if (client->backlog.end > client->backlog.start)
+		events |= EPOLLOUT;
+	watch_set(io, EPOLL_CTL_MOD, client->fd, events,
+		  WATCH_TAG(WATCH_ATTACH_CLIENT, client->fd));
+}
+
+static void client_close(struct container_io *io, struct attach_client *client)
+{
+	struct attach_client **link = &io->clients;
+
+	while (*link != client)
+		link = &(*link)->next;
+	*link = client->next;
+	/* close() also removes the fd from the epoll set: it is our only copy. */
+	close_fd(&client->fd);
+	free(client->backlog.data);
+	free(client);
+}
+
+/* Queue bytes behind what the client already owes. Frames keep their
+ * order and, on a SOCK_SEQPACKET socket, each is sent as one packet, so
+ * the backlog stores each one behind its 4-byte length. */
+static int backlog_push(struct backlog *backlog, const struct iovec *iov, int count)
+{
+	uint32_t frame_len = 0;
+	size_t need;
+
+	for (int i = 0; i < count; i++)
+		frame_len += (uint32_t)iov[i].iov_len;
+	need = sizeof(frame_len) + frame_len;
+	if (backlog->end - backlog->start + need > CLIENT_BACKLOG_MAX) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if (backlog->end + need > backlog->cap) {
+		/* Move what is pending to the front, then grow if still short. */
+		memmove(backlog->data, backlog->data + backlog->start, backlog->end - backlog->start);
+		backlog->end -= backlog->start;
+		backlog->start = 0;
+		if (backlog->end + need > backlog->cap) {
+			size_t cap = backlog->cap ? backlog->cap : 64 * 1024;
+			char *data;
+			while (cap < backlog->end + need)
+				cap *= 2;
+			data = realloc(backlog->data, cap);
+			if (!data)
+				return -1;
+			backlog->data = data;
+			backlog->cap = cap;
+		}
+	}
+	memcpy(backlog->data + backlog->end, &frame_len, sizeof(frame_len));
+	backlog->end += sizeof(frame_len);
+	for (int i = 0; i < count; i++) {
+		memcpy(backlog->data + backlog->end, iov[i].iov_base, iov[i].iov_len);
+		backlog->end += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* Send what the client is owed until it would block. -1 means the client
+ * is gone or broken and must be closed. */
+static int backlog_flush(struct attach_client *client)
+{
+	struct backlog *backlog = &client->backlog;
+
+	while (backlog->start < backlog->end) {
+		uint32_t frame_len;
+		ssize_t n;
+
+		memcpy(&frame_len, backlog->data + backlog->start, sizeof(frame_len));
+		n = send(client->fd, backlog->data + backlog->start + sizeof(frame_len), frame_len,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return -1;
+		if ((uint32_t)n < frame_len) {
+			/* Only a stream socket sends part of a frame: keep the
+			 * rest as a shorter frame in the same place. */
+			backlog->start += (size_t)n;
+			frame_len -= (uint32_t)n;
+			memcpy(backlog->data + backlog->start, &frame_len, sizeof(frame_len));
+			return 0;
+		}
+		backlog->start += sizeof(frame_len) + frame_len;
+	}
+	backlog->start = backlog->end = 0;
+	return 0;
+}
+
+/* Send one frame to a client, or queue it if the client is behind. */
+static int client_send_frame(struct attach_client *client, const struct iovec iov[2])
+{
+	struct msghdr message = { .msg_iov = (struct iovec *)iov, .msg_iovlen = 2 };
+	size_t frame_len = iov[0].iov_len + iov[1].iov_len;
+	ssize_t n = 0;
+
+	if (client->backlog.end == client->backlog.start) {
+		do
+			n = sendmsg(client->fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN)
+			return -1;
+		if (n < 0)
+			n = 0;
+		if ((size_t)n == frame_len)
+			return 0;
+	}
+	/* Queue what was not sent: on a stream socket perhaps the tail of
+	 * this frame (n > 0), on a seqpacket socket always all of it. */
+	if ((size_t)n >= iov[0].iov_len) {
+		struct iovec rest = { (char *)iov[1].iov_base + ((size_t)n - iov[0].iov_len),
+				      frame_len - (size_t)n };
+		return backlog_push(&client->backlog, &rest, 1);
+	}
+	return backlog_push(&client->backlog, iov, 2);
+}
+
+/* Send container output to every client, as frames of at most 32 KiB. */
+static void broadcast(struct container_io *io, enum stream_id stream, const char *data, size_t len)
+{
+	unsigned char stream_byte = (unsigned char)stream;
+
+	for (size_t pos = 0; pos < len; pos += FRAME_DATA_MAX) {
+		size_t chunk = len - pos < FRAME_DATA_MAX ? len - pos : FRAME_DATA_MAX;
+		struct iovec frame[2] = { { &stream_byte, 1 }, { (char *)data + pos, chunk } };
+		struct attach_client *client = io->clients, *next;
+
+		for (; client; client = next) {
+			bool was_idle = client->backlog.end == client->backlog.start;
+			next = client->next;
+			if (client_send_frame(client, frame) < 0) {
+				if (errno == ENOBUFS)
+					log_warn(io->diag,
+						 "attach client fd %d is more than %d bytes behind: disconnected",
+						 client->fd, CLIENT_BACKLOG_MAX);
+				else if (errno != EPIPE && errno != ECONNRESET)
+					log_warn(io->diag, "send to attach client fd %d: %m", client->fd);
+				client_close(io, client);
+			} else if (was_idle && client->backlog.end > client->backlog.start) {
+				client_update_events(io, client);
+			}
+		}
+	}
+}
+
+/* ---- the container's stdin -------------------------------------------- */
+
+static void stdin_close(struct container_io *io)
+{
+	if (io->stdin_fd < 0)
+		return;
+	/* It may be in the epoll set waiting for room; close() removes it. */
+	close_fd(&io->stdin_fd);
+	io->stdin_watched = false;
+	io->stdin_len = 0;
+	io->stdin_close_pending = false;
+	log_debug(io->diag, "closed the container's stdin");
+}
+
+/* Write what the clients sent to the container, without blocking. When
+ * the pipe is full, wait for EPOLLOUT on it; the clients meanwhile are not
+ * read (client_update_events), so memory stays bounded. */
+static void stdin_flush(struct container_io *io)
+{
+	bool was_full = io->stdin_len >= STDIN_BUFFER_MAX;
+	size_t written = 0;
+
+	while (io->stdin_fd >= 0 && written < io->stdin_len) {
+		ssize_t n = write(io->stdin_fd, io->stdin_buf + written, io->stdin_len - written);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			/* EPIPE: the container closed its stdin or exited. */
+			if (errno != EPIPE)
+				log_warn(io->diag, "write container stdin: %m");
+			stdin_close(io);
+			written = io->stdin_len = 0;
+			break;
+		}
+		written += (size_t)n;
+	}
+	if (io->stdin_fd >= 0) {
+		memmove(io->stdin_buf, io->stdin_buf + written, io->stdin_len - written);
+		io->stdin_len -= written;
+		if (io->stdin_len > 0 && !io->stdin_watched) {
+			watch_set(io, EPOLL_CTL_ADD, io->stdin_fd, EPOLLOUT,
+				  WATCH_TAG(WATCH_STDIN, io->stdin_fd));
+			io->stdin_watched = true;
+		} else if (io->stdin_len == 0 && io->stdin_close_pending) {
+			stdin_close(io);
+		}
+	}
+	if (was_full && io->stdin_len < STDIN_BUFFER_MAX) {
+		for (struct attach_client *client = io->clients; client; client = client->next)
+			client_update_events(io, client);
+	}
+}
+
+void io_stdin_writable(struct container_io *io)
+{
+	if (io->stdin_watched) {
+		watch_set(io, EPOLL_CTL_DEL, io->stdin_fd, 0, 0);
+		io->stdin_watched = false;
+	}
+	stdin_flush(io);
+}
+
+/* A client has finished sending (shut down its write side, or left). */
+static void client_input_done(struct container_io *io, struct attach_client *client)
+{
+	client->input_done = true;
+	if (io->stdin_once && io->stdin_fd >= 0) {
+		io->stdin_close_pending = true;
+		if (io->stdin_len == 0)
+			stdin_close(io);
+	}
+}
+
+/* Bytes from a client: for the container's stdin if it has one, else
+ * read and dropped, so the client's EOF is still seen. */
+static void client_read(struct container_io *io, struct attach_client *client)
+{
+	char discard[4096];
+	bool to_stdin = io->stdin_fd >= 0 && !io->stdin_close_pending;
+	char *buf = to_stdin ? io->stdin_buf + io->stdin_len : discard;
+	size_t room = to_stdin ? STDIN_BUFFER_MAX - io->stdin_len : sizeof(discard);
+	ssize_t n;
+
+	if (room == 0)
+		return; /* full: client_update_events stops asking */
+	do
+		n = read(client->fd, buf, room);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n < 0) {
+		if (errno != ECONNRESET)
+			log_warn(io->diag, "read attach client fd %d: %m", client->fd);
+		client_input_done(io, client);
+		client_close(io, client);
+		return;
+	}
+	if (n == 0) {
+		client_input_done(io, client);
+		client_update_events(io, client);
+		return;
+	}
+	if (to_stdin) {
+		io->stdin_len += (size_t)n;
+		stdin_flush(io);
+		if (io->stdin_len >= STDIN_BUFFER_MAX)
+			for (struct attach_client *c = io->clients; c; c = c->next)
+				client_update_events(io, c);
+	}
+}
+
+void io_attach_client_event(struct container_io *io, int client_fd, uint32_t events)
+{
+	struct attach_client *client = io->clients;
+
+	while (client && client->fd != client_fd)
+		client = client->next;
+	if (!client) {
+		log_warn(io->diag, "event for unknown attach client fd %d", client_fd);
+		return;
+	}
+	if (events & EPOLLIN) {
+		client_read(io, client);
+		/* client_read may have closed it. */
+		for (client = io->clients; client && client->fd != client_fd; client = client->next)
+			;
+		if (!client)
+			return;
+	}
+	if (events & EPOLLOUT) {
+		if (backlog_flush(client) < 0) {
+			client_close(io, client);
+			return;
+		}
+		client_update_events(io, client);
+	}
+	/* Hung up both ways (reported even when not asked for), with nothing
+	 * left to read: it is gone. */
+	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
+		if (!client->input_done)
+			client_input_done(io, client);
+		client_close(io, client);
+	}
+}
+
+/* ---- the attach socket -------------------------------------------------- */
+
+int io_attach_listen(struct container_io *io, const char *path, bool seqpacket)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	char *path_copy = strdup(path), *directory;
+	struct stat existing;
+	int written;
+
+	if (!path_copy)
+		return -1;
+	directory = dirname(path_copy);
+	io->listen_name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	io->listen_dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(path_copy);
+	if (io->listen_dir_fd < 0)
+		return -1;
+
+	/* sun_path holds 108 bytes. A longer path is reached through our fd
+	 * of its directory, which the kernel resolves like any path. */
+	if (strlen(path) < sizeof(address.sun_path))
+		written = snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
+	else
+		written = snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s",
+				   io->listen_dir_fd, io->listen_name);
+	if (written < 0 || (size_t)written >= sizeof(address.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* A socket left by an earlier shim would make bind fail. Only a
+	 * socket is removed: any other file there is an error to report. */
+	if (fstatat(io->listen_dir_fd, io->listen_name, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISSOCK(existing.st_mode))
+		unlinkat(io->listen_dir_fd, io->listen_name, 0);
+
+	io->listen_fd = socket(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC |
+						SOCK_NONBLOCK, 0);
+	if (io->listen_fd < 0)
+		return -1;
+	if (bind(io->listen_fd, (struct sockaddr *)&address, sizeof(address)) < 0)
+		return -1;
+	/* 0600 whatever the umask. Nobody can connect before listen(), so
+	 * there is no window with a wider mode. */
+	if (fchmodat(io->listen_dir_fd, io->listen_name, 0600, 0) < 0 || listen(io->listen_fd, 16) < 0) {
+		int saved_errno = errno;
+		unlinkat(io->listen_dir_fd, io->listen_name, 0);
+		errno = saved_errno;
+		return -1;
+	}
+	watch_set(io, EPOLL_CTL_ADD, io->listen_fd, EPOLLIN, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
+	return 0;
+}
+
+void io_attach_accept(struct container_io *io)
+{
+	for (;;) {
+		struct attach_client *client;
+		struct ucred peer;
+		socklen_t peer_len = sizeof(peer);
+		int fd = accept4(io->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0) {
+			if (errno != EAGAIN)
+				log_warn(io->diag, "accept attach client: %m");
+			return;
+		}
+		/* The socket's mode already keeps others out; this also holds
+		 * if someone loosens it. */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) < 0 ||
+		    (peer.uid != 0 && peer.uid != geteuid())) {
+			log_warn(io->diag, "attach client pid %d uid %d refused: not root or uid %d",
+				 (int)peer.pid, (int)peer.uid, (int)geteuid());
+			close_fd(&fd);
+			continue;
+		}
+		client = calloc(1, sizeof(*client));
+		if (!client) {
+			log_error(io->diag, "accept attach client: out of memory");
+			close_fd(&fd);
+			continue;
+		}
+		client->fd = fd;
+		client->next = io->clients;
+		io->clients = client;
+		watch_set(io, EPOLL_CTL_ADD, fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, fd));
+		client_update_events(io, client);
+		log_info(io->diag, "attach client pid %d connected on fd %d", (int)peer.pid, fd);
+	}
+}
+
+/* ---- output ------------------------------------------------------------ */
+
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 {
 	for (int reads = 0; reads < READS_PER_WAKEUP; reads++) {
+		char *fresh = stream->buf + stream->len;
 		struct timespec now;
 		size_t consumed;
-		ssize_t n = read(stream->fd, stream->buf + stream->len, stream->cap - stream->len);
+		ssize_t n = read(stream->fd, fresh, stream->cap - stream->len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -130,6 +539,8 @@ enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 			stream->len = 0;
 			return PUMP_EOF;
 		}
+		/* Clients get the bytes as they come; the log gets whole lines. */
+		broadcast(io, stream->id, fresh, (size_t)n);
 		stream->len += (size_t)n;
 		consumed = log_writer_frame(&io->log, stream->id, stream->buf, stream->len, false,
 					    &now);
@@ -140,7 +551,37 @@ enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 	return PUMP_MORE;
 }
 
-void io_drain(struct container_io *io)
+/* Give clients up to FINISH_FLUSH_MS to take what they are owed: the
+ * container has exited, and a slow reader should still see its last
+ * words. Anyone still behind after that loses the rest (the log has it). */
+static void flush_clients_before_exit(struct container_io *io)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct attach_client *client = io->clients, *next;
+		struct pollfd waiting[64];
+		nfds_t count = 0;
+		long elapsed_ms;
+
+		for (; client; client = next) {
+			next = client->next;
+			if (backlog_flush(client) < 0)
+				client_close(io, client);
+			else if (client->backlog.end > client->backlog.start && count < 64)
+				waiting[count++] = (struct pollfd){ .fd = client->fd, .events = POLLOUT };
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (count == 0 || elapsed_ms >= FINISH_FLUSH_MS)
+			return;
+		if (poll(waiting, count, (int)(FINISH_FLUSH_MS - elapsed_ms)) < 0 && errno != EINTR)
+			return;
+	}
+}
+
+void io_finish(struct container_io *io)
 {
 	struct output_stream *streams[] = { &io->out, &io->err };
 	struct timespec now;
@@ -153,8 +594,6 @@ void io_drain(struct container_io *io)
 		 * could keep writing forever. */
 		for (int round = 0; round < 64 && stream->fd >= 0 && result == PUMP_MORE; round++)
 			result = io_pump(io, stream);
-		if (result == PUMP_EOF || result == PUMP_ERROR)
-			close_fd(&stream->fd);
 		/* A grandchild may still hold the pipe: flush the unfinished
 		 * line now rather than wait for an EOF that may never come. */
 		if (stream->len > 0) {
@@ -162,5 +601,22 @@ void io_drain(struct container_io *io)
 			log_writer_frame(&io->log, stream->id, stream->buf, stream->len, true, &now);
 			stream->len = 0;
 		}
+		close_fd(&stream->fd);
+		free(stream->buf);
+		stream->buf = NULL;
 	}
+	flush_clients_before_exit(io);
+	while (io->clients)
+		client_close(io, io->clients);
+	if (io->listen_fd >= 0) {
+		close_fd(&io->listen_fd);
+		if (unlinkat(io->listen_dir_fd, io->listen_name, 0) < 0)
+			log_warn(io->diag, "remove attach socket %s: %m", io->listen_name);
+	}
+	close_fd(&io->listen_dir_fd);
+	stdin_close(io);
+	free(io->stdin_buf);
+	io->stdin_buf = NULL;
+	io_close_child_ends(io);
+	log_writer_close(&io->log);
 }

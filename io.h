@@ -1,13 +1,30 @@
 /* io.h: the container's stdio (steps 3 and 5): the pipes given to runc,
- * and pumping what the container writes into the log. */
+ * pumping what the container writes into the log and to attach clients,
+ * and feeding the container's stdin from those clients. */
 #ifndef SHIM_IO_H
 #define SHIM_IO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
+
+/* What an epoll event is about, stored in its data.u64: a kind, and for
+ * attach clients their fd in the upper half. */
+enum watch_kind {
+	WATCH_SIGNALS = 1,
+	WATCH_STDOUT,
+	WATCH_STDERR,
+	WATCH_STDIN,         /* the container's stdin is writable again */
+	WATCH_ATTACH_LISTEN, /* a client is connecting */
+	WATCH_ATTACH_CLIENT, /* a client sent bytes, or can take more */
+};
+#define WATCH_TAG(kind, fd) (((uint64_t)(uint32_t)(fd) << 32) | (uint64_t)(kind))
+#define WATCH_KIND(tag) ((enum watch_kind)((tag) & 0xffffffffu))
+#define WATCH_FD(tag) ((int)((tag) >> 32))
 
 /* Our read end of the container's stdout or stderr, with the bytes of an
  * unfinished line kept at the front of buf until the rest arrives. */
@@ -19,18 +36,45 @@ struct output_stream {
 	size_t cap;
 };
 
+/* Frames an attach client could not take yet, in order. */
+struct backlog {
+	char *data;
+	size_t start, end, cap; /* pending bytes are data[start, end) */
+};
+
+struct attach_client {
+	int fd;
+	bool input_done; /* it shut down its write side: it sends no more */
+	struct backlog backlog;
+	struct attach_client *next;
+};
+
 struct container_io {
-	int child_fds[3];  /* runc's 0, 1, 2: closed in the shim right after the fork */
-	int stdin_fd;      /* our write end of the container's stdin; -1 without --stdin */
+	int epoll_fd;             /* the shim's loop, where io adds its fds */
+	const struct diag *diag;  /* for what only io sees: refused clients */
+	int child_fds[3];         /* runc's 0, 1, 2: closed in the shim right after the fork */
 	struct output_stream out, err;
 	struct log_writer log;
+
+	/* stdin: bytes from attach clients on their way to the container */
+	int stdin_fd;             /* our write end; -1 without --stdin, or once closed */
+	bool stdin_once;          /* close it when the first client is done */
+	bool stdin_close_pending; /* close it once the buffer is written */
+	bool stdin_watched;       /* in the epoll set, waiting for room */
+	char *stdin_buf;
+	size_t stdin_len;
+
+	/* the attach socket */
+	int listen_fd;
+	int listen_dir_fd;        /* O_PATH fd of its directory, to bind and remove it */
+	const char *listen_name;  /* its name in that directory */
+	struct attach_client *clients;
 };
 
 /* Make the pipes: stdin (or /dev/null), stdout and stderr. Our ends are
  * non-blocking and as large as the kernel allows. */
-int io_create_pipes(struct container_io *io, bool with_stdin);
+int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once);
 void io_close_child_ends(struct container_io *io);
-void io_close(struct container_io *io);
 
 /* What runc wrote to its stderr before failing; it sits in the pipe that
  * would have become the container's stderr. Reads without blocking (a
@@ -39,14 +83,23 @@ size_t io_read_runtime_error(struct container_io *io, char *buf, size_t cap);
 
 enum pump_result { PUMP_AGAIN, PUMP_MORE, PUMP_EOF, PUMP_ERROR };
 
-/* Read what the stream holds and frame it into the log. Stops at EAGAIN
- * (PUMP_AGAIN), at EOF (PUMP_EOF: the last line is flushed; the caller
- * closes the fd), or after a bounded number of reads (PUMP_MORE), so a container
- * writing without pause cannot starve the other fds in the loop. */
+/* Read what the stream holds, frame it into the log and send it to the
+ * attach clients. Stops at EAGAIN (PUMP_AGAIN), at EOF (PUMP_EOF: the last
+ * line is flushed; the caller closes the fd), or after a bounded number of
+ * reads (PUMP_MORE), so a container writing without pause cannot starve
+ * the other fds in the loop. */
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream);
 
-/* At container exit: pump both streams until EAGAIN or EOF and flush any
- * unfinished line. Never blocks. */
-void io_drain(struct container_io *io);
+/* Listen on path for attach clients, mode 0600. A path too long for
+ * sun_path is bound through /proc/self/fd/N/NAME of its directory. */
+int io_attach_listen(struct container_io *io, const char *path, bool seqpacket);
+void io_attach_accept(struct container_io *io);
+void io_attach_client_event(struct container_io *io, int client_fd, uint32_t events);
+void io_stdin_writable(struct container_io *io);
+
+/* At container exit: pump both streams until EAGAIN or EOF, flush any
+ * unfinished line, give attach clients a bounded time to take what they
+ * are owed, and close everything. Never blocks for long. */
+void io_finish(struct container_io *io);
 
 #endif

@@ -39,9 +39,6 @@ enum phase {
 	PHASE_EXITED,   /* the container is gone: drain, write the exit file */
 };
 
-/* What an epoll event is about; stored in its data.u64. */
-enum watch { WATCH_SIGNALS = 1, WATCH_STDOUT, WATCH_STDERR };
-
 #define INFLIGHT_MAX 32
 #define EARLY_EXITS_MAX 16
 
@@ -109,9 +106,9 @@ static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ..
 	exit(1);
 }
 
-static void watch_fd(struct shim *shim, int fd, enum watch what)
+static void watch_fd(struct shim *shim, int fd, enum watch_kind kind)
 {
-	struct epoll_event event = { .events = EPOLLIN, .data.u64 = what };
+	struct epoll_event event = { .events = EPOLLIN, .data.u64 = WATCH_TAG(kind, fd) };
 
 	if (epoll_ctl(shim->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
 		log_error(&shim->diag, "epoll add fd %d: %m", fd);
@@ -138,6 +135,17 @@ static void runtime_created(struct shim *shim)
 		kill(container_pid, SIGKILL);
 		errno = saved_errno;
 		fail_before_running(shim, "open container log %s: %m", shim->args.container_logfile);
+	}
+	/* Listening before the report lets a manager attach the moment it
+	 * learns the PID. */
+	if (shim->args.container_attachfile &&
+	    io_attach_listen(&shim->io, shim->args.container_attachfile,
+			     shim->args.attach_seqpacket) < 0) {
+		int saved_errno = errno;
+		kill(container_pid, SIGKILL);
+		errno = saved_errno;
+		fail_before_running(shim, "listen on attach socket %s: %m",
+				    shim->args.container_attachfile);
 	}
 	shim->container_pid = container_pid;
 	shim->phase = PHASE_RUNNING;
@@ -314,7 +322,7 @@ static void handle_output(struct shim *shim, struct output_stream *stream)
 
 static void dispatch(struct shim *shim, const struct epoll_event *event)
 {
-	switch (event->data.u64) {
+	switch (WATCH_KIND(event->data.u64)) {
 	case WATCH_SIGNALS:
 		handle_signals(shim);
 		break;
@@ -323,6 +331,15 @@ static void dispatch(struct shim *shim, const struct epoll_event *event)
 		break;
 	case WATCH_STDERR:
 		handle_output(shim, &shim->io.err);
+		break;
+	case WATCH_STDIN:
+		io_stdin_writable(&shim->io);
+		break;
+	case WATCH_ATTACH_LISTEN:
+		io_attach_accept(&shim->io);
+		break;
+	case WATCH_ATTACH_CLIENT:
+		io_attach_client_event(&shim->io, WATCH_FD(event->data.u64), event->events);
 		break;
 	default:
 		log_error(&shim->diag, "event for unknown watch %llu",
@@ -337,7 +354,7 @@ static _Noreturn void finish(struct shim *shim)
 {
 	char *exit_json;
 
-	io_drain(&shim->io);
+	io_finish(&shim->io);
 	if (shim->io.log.dropped_bytes > 0)
 		log_error(&shim->diag, "container log %s: %llu bytes could not be written",
 			  shim->io.log.path, shim->io.log.dropped_bytes);
@@ -351,7 +368,6 @@ static _Noreturn void finish(struct shim *shim)
 		log_info(&shim->diag, "wrote exit file %s: %s", shim->args.container_exitfile,
 			 exit_json);
 	free(exit_json);
-	io_close(&shim->io);
 	args_free(&shim->args);
 	exit(0);
 }
@@ -403,7 +419,9 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	watch_fd(shim, shim->signal_fd, WATCH_SIGNALS);
 
 	/* Step 3: the container's stdio, then runc create. */
-	if (io_create_pipes(&shim->io, shim->args.stdin_enabled) < 0)
+	shim->io.epoll_fd = shim->epoll_fd;
+	shim->io.diag = &shim->diag;
+	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once) < 0)
 		fail_before_running(shim, "create stdio pipes: %m");
 	shim->runtime = (struct runtime){
 		.path = shim->args.runtime,
