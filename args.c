@@ -29,8 +29,10 @@ const char shim_usage[] =
 	"  --attach-seqpacket            make it SOCK_SEQPACKET: one frame per packet\n"
 	"  --runtime PATH                OCI runtime binary (default: runc from PATH)\n"
 	"  --runtime-arg ARG             runtime flag placed before `create` (repeatable)\n"
-	"  --stdin                       give the container a stdin pipe\n"
+	"  --stdin                       give the container a stdin (attach clients write to it)\n"
 	"  --stdin-once                  close the container's stdin when the first client is done\n"
+	"  --terminal                    the container's stdio is a pty (config.json must agree)\n"
+	"  --container-ctlfile PATH      control FIFO: \"TYPE WIDTH HEIGHT\" lines (see docs)\n"
 	"  --syncpipe-fd N               report the container PID or the error on fd N\n"
 	"                                (default: $_OCI_SYNCPIPE, if set)\n"
 	"  --shimmy-pidfile PATH         where to write the shim daemon's PID\n"
@@ -56,6 +58,8 @@ enum {
 	OPT_STDIN,
 	OPT_STDIN_ONCE,
 	OPT_SYNCPIPE_FD,
+	OPT_TERMINAL,
+	OPT_CONTAINER_CTLFILE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -77,6 +81,8 @@ static const struct option long_options[] = {
 	{ "stdin", no_argument, NULL, OPT_STDIN },
 	{ "stdin-once", no_argument, NULL, OPT_STDIN_ONCE },
 	{ "syncpipe-fd", required_argument, NULL, OPT_SYNCPIPE_FD },
+	{ "terminal", no_argument, NULL, OPT_TERMINAL },
+	{ "container-ctlfile", required_argument, NULL, OPT_CONTAINER_CTLFILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -153,6 +159,8 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 		case OPT_STDIN: args->stdin_enabled = true; break;
 		case OPT_STDIN_ONCE: args->stdin_once = true; break;
 		case OPT_SYNCPIPE_FD: sync_fd_text = optarg; break;
+		case OPT_TERMINAL: args->terminal = true; break;
+		case OPT_CONTAINER_CTLFILE: args->container_ctlfile = optarg; break;
 		case OPT_HELP: return ARGS_HELP;
 		case OPT_VERSION: return ARGS_VERSION;
 		case OPT_RUNTIME_ARG:

@@ -26,6 +26,8 @@ struct shim_args {
 	enum log_format log_format; /* --container-log-format, default shimmy */
 	bool stdin_enabled;         /* --stdin */
 	bool stdin_once;            /* --stdin-once */
+	bool terminal;              /* --terminal: the container's stdio is a pty */
+	const char *container_ctlfile; /* --container-ctlfile: control FIFO */
 	int sync_fd;                /* --syncpipe-fd or $_OCI_SYNCPIPE; -1 if neither */
 };
 

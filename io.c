@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,55 +39,90 @@
 /* At exit, how long clients get to take the output they are owed. */
 #define FINISH_FLUSH_MS 2000
 
-static int output_stream_init(struct output_stream *stream, enum stream_id id, int read_fd)
+static void watch_set(struct container_io *io, int op, int fd, uint32_t events, uint64_t tag)
 {
-	int pipe_size;
+	struct epoll_event event = { .events = events, .data.u64 = tag };
 
+	if (epoll_ctl(io->epoll_fd, op, fd, &event) < 0)
+		log_error(io->diag, "epoll_ctl %d on fd %d: %m", op, fd);
+}
+
+/* read_size: how much one read may bring (a pipe's whole capacity). */
+static int output_stream_init(struct output_stream *stream, enum stream_id id, int read_fd,
+			      size_t read_size)
+{
 	stream->fd = read_fd;
 	stream->id = id;
 	stream->len = 0;
 	if (fcntl(read_fd, F_SETFL, O_NONBLOCK) < 0)
 		return -1;
-	fcntl(read_fd, F_SETPIPE_SZ, PIPE_SIZE_WANTED); /* best effort, see above */
-	pipe_size = fcntl(read_fd, F_GETPIPE_SZ);
-	if (pipe_size < 0)
-		return -1;
-	/* Room for an unfinished line plus one full pipe's worth. */
-	stream->cap = LOG_RECORD_MAX + (size_t)pipe_size;
+	/* Room for an unfinished line plus one full read. */
+	stream->cap = LOG_RECORD_MAX + read_size;
 	stream->buf = malloc(stream->cap);
 	return stream->buf ? 0 : -1;
 }
 
-int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once)
+static int output_pipe(struct output_stream *stream, enum stream_id id, int *child_fd)
 {
-	int stdin_pipe[2], stdout_pipe[2], stderr_pipe[2];
+	int fds[2], pipe_size;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	*child_fd = fds[1];
+	fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE_WANTED); /* best effort, see above */
+	pipe_size = fcntl(fds[0], F_GETPIPE_SZ);
+	if (pipe_size < 0) {
+		close_fd(&fds[0]);
+		return -1;
+	}
+	return output_stream_init(stream, id, fds[0], (size_t)pipe_size);
+}
+
+int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, bool terminal)
+{
+	int stdin_pipe[2];
 
 	io->child_fds[0] = io->child_fds[1] = io->child_fds[2] = -1;
-	io->stdin_fd = io->listen_fd = io->listen_dir_fd = -1;
-	io->out.fd = io->err.fd = io->log.fd = -1;
+	io->stdin_fd = io->listen_fd = io->listen_dir_fd = io->ctl_fd = -1;
+	io->out.fd = io->err.fd = io->tty.fd = io->log.fd = -1;
 	io->stdin_once = stdin_once;
 	if (with_stdin) {
+		/* With a pty, stdin_fd will be a copy of the master. */
+		io->stdin_buf = malloc(STDIN_BUFFER_MAX);
+		if (!io->stdin_buf)
+			return -1;
+	}
+	if (with_stdin && !terminal) {
 		if (pipe2(stdin_pipe, O_CLOEXEC) < 0)
 			return -1;
 		io->child_fds[0] = stdin_pipe[0];
 		io->stdin_fd = stdin_pipe[1];
-		io->stdin_buf = malloc(STDIN_BUFFER_MAX);
-		if (!io->stdin_buf || fcntl(io->stdin_fd, F_SETFL, O_NONBLOCK) < 0)
+		if (fcntl(io->stdin_fd, F_SETFL, O_NONBLOCK) < 0)
 			return -1;
 	} else {
 		io->child_fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (io->child_fds[0] < 0)
 			return -1;
 	}
-	if (pipe2(stdout_pipe, O_CLOEXEC) < 0)
+	if (output_pipe(&io->out, STREAM_STDOUT, &io->child_fds[1]) < 0)
 		return -1;
-	io->child_fds[1] = stdout_pipe[1];
-	if (output_stream_init(&io->out, STREAM_STDOUT, stdout_pipe[0]) < 0)
+	return output_pipe(&io->err, STREAM_STDERR, &io->child_fds[2]);
+}
+
+int io_use_terminal(struct container_io *io, int master_fd)
+{
+	/* A pty merges stdout and stderr: it is all "stdout" to the log and
+	 * to clients. 64 KiB is plenty; a pty moves at most a few KiB a read. */
+	if (output_stream_init(&io->tty, STREAM_STDOUT, master_fd, 64 * 1024) < 0)
 		return -1;
-	if (pipe2(stderr_pipe, O_CLOEXEC) < 0)
-		return -1;
-	io->child_fds[2] = stderr_pipe[1];
-	return output_stream_init(&io->err, STREAM_STDERR, stderr_pipe[0]);
+	io->tty.is_tty = true;
+	if (io->stdin_buf) {
+		io->stdin_fd = fcntl(master_fd, F_DUPFD_CLOEXEC, 3);
+		if (io->stdin_fd < 0)
+			return -1;
+	}
+	watch_set(io, EPOLL_CTL_ADD, master_fd, EPOLLIN, WATCH_TAG(WATCH_TTY, master_fd));
+	return 0;
 }
 
 void io_close_child_ends(struct container_io *io)
@@ -111,14 +147,6 @@ size_t io_read_runtime_error(struct container_io *io, char *buf, size_t cap)
 }
 
 /* ---- attach clients ---------------------------------------------------- */
-
-static void watch_set(struct container_io *io, int op, int fd, uint32_t events, uint64_t tag)
-{
-	struct epoll_event event = { .events = events, .data.u64 = tag };
-
-	if (epoll_ctl(io->epoll_fd, op, fd, &event) < 0)
-		log_error(io->diag, "epoll_ctl %d on fd %d: %m", op, fd);
-}
 
 /* What a client should wake us for: bytes to read while the stdin buffer
  * has room (otherwise it waits: back-pressure), room to write while it
@@ -517,6 +545,117 @@ void io_attach_accept(struct container_io *io)
 	}
 }
 
+/* ---- the control FIFO ---------------------------------------------------- */
+
+int io_ctl_open(struct container_io *io, const char *path)
+{
+	struct stat existing;
+
+	if (mkfifo(path, 0600) < 0 &&
+	    !(errno == EEXIST && stat(path, &existing) == 0 && S_ISFIFO(existing.st_mode)))
+		return -1;
+	/* Read-write: we hold a writer ourselves, so when the manager's
+	 * writers come and go the FIFO never reports EOF (fifo(7)). */
+	io->ctl_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (io->ctl_fd < 0)
+		return -1;
+	io->ctl_path = path;
+	watch_set(io, EPOLL_CTL_ADD, io->ctl_fd, EPOLLIN, WATCH_TAG(WATCH_CTL, io->ctl_fd));
+	return 0;
+}
+
+int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height)
+{
+	long values[3];
+	const char *p = line;
+
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			goto invalid;
+		errno = 0;
+		values[i] = strtol(p, &end, 10);
+		if (errno != 0 || values[i] > 65535)
+			goto invalid;
+		p = end;
+	}
+	while (*p == ' ' || *p == '\r')
+		p++;
+	if (*p != '\0' || values[0] > CTL_REOPEN_LOG)
+		goto invalid;
+	*type = (int)values[0];
+	*width = (unsigned)values[1];
+	*height = (unsigned)values[2];
+	return 0;
+invalid:
+	errno = EINVAL;
+	return -1;
+}
+
+static void ctl_apply(struct container_io *io, const char *line)
+{
+	unsigned width, height;
+	int type;
+
+	if (parse_ctl_line(line, &type, &width, &height) < 0) {
+		log_warn(io->diag, "control FIFO %s: skipped malformed line \"%s\"; expected TYPE WIDTH HEIGHT",
+			 io->ctl_path, line);
+		return;
+	}
+	switch ((enum ctl_type)type) {
+	case CTL_CLOSE_STDIN:
+		io->stdin_close_pending = true;
+		if (io->stdin_len == 0)
+			stdin_close(io);
+		break;
+	case CTL_RESIZE:
+		if (io->tty.fd < 0) {
+			log_warn(io->diag, "resize to %ux%u: the container has no terminal", width, height);
+		} else {
+			/* The kernel sends SIGWINCH to the pty's foreground group. */
+			struct winsize size = { .ws_col = (unsigned short)width, .ws_row = (unsigned short)height };
+			if (ioctl(io->tty.fd, TIOCSWINSZ, &size) < 0)
+				log_warn(io->diag, "resize terminal to %ux%u: %m", width, height);
+		}
+		break;
+	case CTL_REOPEN_LOG:
+		if (log_writer_reopen(&io->log) < 0)
+			log_error(io->diag, "reopen container log %s: %m", io->log.path);
+		break;
+	}
+}
+
+void io_ctl_readable(struct container_io *io)
+{
+	for (;;) {
+		char *newline;
+		ssize_t n = read(io->ctl_fd, io->ctl_line + io->ctl_len,
+				 sizeof(io->ctl_line) - 1 - io->ctl_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* EAGAIN: all read (and we hold a writer: no EOF) */
+			if (n < 0 && errno != EAGAIN)
+				log_warn(io->diag, "read control FIFO %s: %m", io->ctl_path);
+			return;
+		}
+		io->ctl_len += (size_t)n;
+		io->ctl_line[io->ctl_len] = '\0';
+		while ((newline = strchr(io->ctl_line, '\n'))) {
+			*newline = '\0';
+			ctl_apply(io, io->ctl_line);
+			io->ctl_len -= (size_t)(newline + 1 - io->ctl_line);
+			memmove(io->ctl_line, newline + 1, io->ctl_len + 1);
+		}
+		if (io->ctl_len == sizeof(io->ctl_line) - 1) {
+			log_warn(io->diag, "control FIFO %s: line too long; skipped", io->ctl_path);
+			io->ctl_len = 0;
+		}
+	}
+}
+
 /* ---- output ------------------------------------------------------------ */
 
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
@@ -531,10 +670,13 @@ enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return PUMP_AGAIN;
-		if (n < 0)
+		/* Reading a pty master after the last slave fd closed fails with
+		 * EIO, not 0 (pty(7)): the container is done with its terminal.
+		 * Treated as EOF, so the fd leaves the loop instead of spinning. */
+		if (n < 0 && !(stream->is_tty && errno == EIO))
 			return PUMP_ERROR;
 		clock_gettime(CLOCK_REALTIME, &now);
-		if (n == 0) {
+		if (n <= 0) {
 			log_writer_frame(&io->log, stream->id, stream->buf, stream->len, true, &now);
 			stream->len = 0;
 			return PUMP_EOF;
@@ -583,10 +725,10 @@ static void flush_clients_before_exit(struct container_io *io)
 
 void io_finish(struct container_io *io)
 {
-	struct output_stream *streams[] = { &io->out, &io->err };
+	struct output_stream *streams[] = { &io->out, &io->err, &io->tty };
 	struct timespec now;
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		struct output_stream *stream = streams[i];
 		enum pump_result result = PUMP_MORE;
 
@@ -614,6 +756,11 @@ void io_finish(struct container_io *io)
 			log_warn(io->diag, "remove attach socket %s: %m", io->listen_name);
 	}
 	close_fd(&io->listen_dir_fd);
+	if (io->ctl_fd >= 0) {
+		close_fd(&io->ctl_fd);
+		if (unlink(io->ctl_path) < 0)
+			log_warn(io->diag, "remove control FIFO %s: %m", io->ctl_path);
+	}
 	stdin_close(io);
 	free(io->stdin_buf);
 	io->stdin_buf = NULL;

@@ -21,6 +21,8 @@ enum watch_kind {
 	WATCH_STDIN,         /* the container's stdin is writable again */
 	WATCH_ATTACH_LISTEN, /* a client is connecting */
 	WATCH_ATTACH_CLIENT, /* a client sent bytes, or can take more */
+	WATCH_TTY,           /* the pty master has output (--terminal) */
+	WATCH_CTL,           /* a line on the control FIFO */
 };
 #define WATCH_TAG(kind, fd) (((uint64_t)(uint32_t)(fd) << 32) | (uint64_t)(kind))
 #define WATCH_KIND(tag) ((enum watch_kind)((tag) & 0xffffffffu))
@@ -34,6 +36,7 @@ struct output_stream {
 	char *buf;
 	size_t len; /* bytes of an unfinished line at the front of buf */
 	size_t cap;
+	bool is_tty; /* a pty master: EIO means the container closed it */
 };
 
 /* Frames an attach client could not take yet, in order. */
@@ -53,7 +56,9 @@ struct container_io {
 	int epoll_fd;             /* the shim's loop, where io adds its fds */
 	const struct diag *diag;  /* for what only io sees: refused clients */
 	int child_fds[3];         /* runc's 0, 1, 2: closed in the shim right after the fork */
-	struct output_stream out, err;
+	/* With --terminal, out and err carry only runc's own output and the
+	 * container's stdio is the pty whose master is tty. */
+	struct output_stream out, err, tty;
 	struct log_writer log;
 
 	/* stdin: bytes from attach clients on their way to the container */
@@ -69,11 +74,26 @@ struct container_io {
 	int listen_dir_fd;        /* O_PATH fd of its directory, to bind and remove it */
 	const char *listen_name;  /* its name in that directory */
 	struct attach_client *clients;
+
+	/* the control FIFO (--container-ctlfile) */
+	int ctl_fd;               /* opened read-write, so it never sees EOF */
+	const char *ctl_path;
+	char ctl_line[128];
+	size_t ctl_len;
 };
 
+/* The control FIFO's lines, "TYPE WIDTH HEIGHT\n", after docker's
+ * original containerd-shim. */
+enum ctl_type { CTL_CLOSE_STDIN = 0, CTL_RESIZE = 1, CTL_REOPEN_LOG = 2 };
+
 /* Make the pipes: stdin (or /dev/null), stdout and stderr. Our ends are
- * non-blocking and as large as the kernel allows. */
-int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once);
+ * non-blocking and as large as the kernel allows. With terminal, runc's
+ * stdin is /dev/null and the container's stdin comes with the pty. */
+int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, bool terminal);
+
+/* Take the pty master runc sent (--terminal): its output is pumped like
+ * stdout, and with --stdin attach clients write to it. */
+int io_use_terminal(struct container_io *io, int master_fd);
 void io_close_child_ends(struct container_io *io);
 
 /* What runc wrote to its stderr before failing; it sits in the pipe that
@@ -96,6 +116,13 @@ int io_attach_listen(struct container_io *io, const char *path, bool seqpacket);
 void io_attach_accept(struct container_io *io);
 void io_attach_client_event(struct container_io *io, int client_fd, uint32_t events);
 void io_stdin_writable(struct container_io *io);
+
+/* Make the control FIFO at path (mode 0600) and watch it. */
+int io_ctl_open(struct container_io *io, const char *path);
+void io_ctl_readable(struct container_io *io);
+
+/* "TYPE WIDTH HEIGHT" (a newline already removed): 0 or -1 (EINVAL). */
+int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height);
 
 /* At container exit: pump both streams until EAGAIN or EOF, flush any
  * unfinished line, give attach clients a bounded time to take what they

@@ -41,6 +41,19 @@ int log_writer_open(struct log_writer *log, const char *path, enum log_format fo
 	return log->fd < 0 ? -1 : 0;
 }
 
+int log_writer_reopen(struct log_writer *log)
+{
+	/* Open the new file before closing the old, so a failure leaves the
+	 * writer where it was rather than nowhere. */
+	int fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	close_fd(&log->fd);
+	log->fd = fd;
+	return 0;
+}
+
 void log_writer_close(struct log_writer *log)
 {
 	close_fd(&log->fd);

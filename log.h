@@ -33,6 +33,9 @@ int log_format_parse(const char *name, enum log_format *format);
 int log_writer_open(struct log_writer *log, const char *path, enum log_format format);
 void log_writer_close(struct log_writer *log);
 
+/* Open the path again, for a rotator that renamed the file away. */
+int log_writer_reopen(struct log_writer *log);
+
 /* Append the complete lines in data[0, len) as records stamped with now,
  * and return how many bytes were consumed. What is left is an unfinished
  * line shorter than LOG_RECORD_MAX: the caller keeps it and presents it

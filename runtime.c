@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,9 +51,9 @@ static _Noreturn void exec_runtime_create(const struct runtime *rt, char **argv,
 
 int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask)
 {
-	/* RUNTIME [args...] create --bundle B --pid-file P ID NULL */
+	/* RUNTIME [args...] create [--console-socket S] --bundle B --pid-file P ID NULL */
 	size_t argc = 0;
-	char **argv = calloc(rt->arg_count + 8, sizeof(char *));
+	char **argv = calloc(rt->arg_count + 10, sizeof(char *));
 	pid_t shim_pid = getpid();
 
 	if (!argv)
@@ -60,6 +62,10 @@ int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigse
 	for (size_t i = 0; i < rt->arg_count; i++)
 		argv[argc++] = rt->args[i];
 	argv[argc++] = "create";
+	if (rt->console_fd >= 0) {
+		argv[argc++] = "--console-socket";
+		argv[argc++] = rt->console_path;
+	}
 	argv[argc++] = "--bundle";
 	argv[argc++] = (char *)rt->bundle;
 	argv[argc++] = "--pid-file";
@@ -71,6 +77,122 @@ int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigse
 		exec_runtime_create(rt, argv, stdio_fds, child_mask, shim_pid);
 	free(argv);
 	return rt->pid < 0 ? -1 : 0;
+}
+
+/* How runc hands over a terminal (runc's docs/terminals.md): we listen
+ * on a unix socket and pass its path with --console-socket. runc creates
+ * the pty inside the container, connects, and sends the master fd as
+ * SCM_RIGHTS ancillary data on one message (whose bytes name the pty).
+ * The slave stays in the container as its stdin, stdout and stderr. */
+int console_socket_listen(struct runtime *rt)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+
+	/* mkdtemp makes it 0700: only root and we can reach the socket. */
+	snprintf(rt->console_dir, sizeof(rt->console_dir), "/tmp/shim-console-XXXXXX");
+	if (!mkdtemp(rt->console_dir))
+		return -1;
+	snprintf(rt->console_path, sizeof(rt->console_path), "%s/console.sock", rt->console_dir);
+	snprintf(address.sun_path, sizeof(address.sun_path), "%s", rt->console_path);
+	rt->console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (rt->console_fd < 0 ||
+	    bind(rt->console_fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
+	    listen(rt->console_fd, 1) < 0) {
+		int saved_errno = errno;
+		console_socket_close(rt);
+		errno = saved_errno;
+		return -1;
+	}
+	return 0;
+}
+
+int console_socket_receive(struct runtime *rt, int *master_fd)
+{
+	char name[256];
+	union { /* aligned room for one control message carrying one fd */
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { name, sizeof(name) };
+	struct msghdr message = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int conn_fd = accept4(rt->console_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (conn_fd < 0)
+		return -1;
+	do
+		n = recvmsg(conn_fd, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	close_fd(&conn_fd);
+	if (n < 0)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&message);
+	/* Exactly one SCM_RIGHTS message with exactly one fd, or we refuse:
+	 * a truncated message would have closed fds we never saw. */
+	if ((message.msg_flags & MSG_CTRUNC) || !cmsg || cmsg->cmsg_level != SOL_SOCKET ||
+	    cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(int))) {
+		errno = EBADMSG;
+		return -1;
+	}
+	memcpy(master_fd, CMSG_DATA(cmsg), sizeof(int));
+	return 0;
+}
+
+void console_socket_close(struct runtime *rt)
+{
+	if (rt->console_fd < 0)
+		return;
+	close_fd(&rt->console_fd);
+	unlink(rt->console_path);
+	rmdir(rt->console_dir);
+}
+
+int config_wants_terminal(const char *config_json, bool *terminal)
+{
+	/* The only "terminal" key in an OCI config is process.terminal. Walk
+	 * the text as JSON tokens so a "terminal" inside a string value (an
+	 * argument, say) is not mistaken for the key. */
+	const char *p = config_json;
+
+	*terminal = false;
+	while (*p) {
+		const char *start;
+		if (*p != '"') {
+			p++;
+			continue;
+		}
+		start = ++p;
+		while (*p && *p != '"')
+			p += (*p == '\\' && p[1]) ? 2 : 1;
+		if (!*p)
+			break;
+		if (p - start == 8 && memcmp(start, "terminal", 8) == 0) {
+			const char *value = p + 1;
+			while (*value == ' ' || *value == '\t' || *value == '\n' || *value == '\r')
+				value++;
+			if (*value == ':') {
+				value++;
+				while (*value == ' ' || *value == '\t' || *value == '\n' || *value == '\r')
+					value++;
+				if (strncmp(value, "true", 4) == 0) {
+					*terminal = true;
+					return 0;
+				}
+				if (strncmp(value, "false", 5) == 0)
+					return 0;
+				errno = EINVAL;
+				return -1;
+			}
+		}
+		p++;
+	}
+	return 0;
 }
 
 int read_container_pid(const char *path, pid_t *pid)

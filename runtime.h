@@ -4,6 +4,7 @@
 #define SHIM_RUNTIME_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -16,12 +17,30 @@ struct runtime {
 	const char *container_id;
 	const char *pidfile;       /* where runc writes the container's PID */
 	pid_t pid;                 /* the predecessor running `runc create`; 0 once reaped */
+	/* --terminal: runc connects here and sends the pty master. */
+	int console_fd;            /* listening socket, -1 without --terminal */
+	char console_dir[64];      /* its private 0700 directory */
+	char console_path[96];
 };
 
 /* Fork the predecessor: it puts stdio_fds on 0, 1 and 2, restores
  * child_mask and execs `RUNTIME [args...] create --bundle B --pid-file P ID`.
  * Returns 0 with rt->pid set, or -1 if the fork failed. */
 int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask);
+
+/* --terminal: make the private directory and socket that runc is told
+ * about with --console-socket. */
+int console_socket_listen(struct runtime *rt);
+
+/* Take the pty master that runc sent. Never blocks: runc sends it before
+ * `create` exits, so when this is called (after runc exited 0) it is
+ * either waiting in the socket or never coming (-1, errno EAGAIN). */
+int console_socket_receive(struct runtime *rt, int *master_fd);
+void console_socket_close(struct runtime *rt);
+
+/* Does the bundle's config.json say "terminal": true? (false if absent,
+ * as the OCI spec defaults). -1 with EINVAL if the value is not a bool. */
+int config_wants_terminal(const char *config_json, bool *terminal);
 
 /* The PID that runc wrote to its pid file. */
 int read_container_pid(const char *path, pid_t *pid);

@@ -103,6 +103,7 @@ static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ..
 	va_end(ap);
 	log_error(&shim->diag, "%s", message);
 	send_report(shim, report_shim_error(message));
+	console_socket_close(&shim->runtime);
 	exit(1);
 }
 
@@ -147,6 +148,30 @@ static void runtime_created(struct shim *shim)
 		fail_before_running(shim, "listen on attach socket %s: %m",
 				    shim->args.container_attachfile);
 	}
+	if (shim->args.terminal) {
+		int master_fd;
+		if (console_socket_receive(&shim->runtime, &master_fd) < 0) {
+			int saved_errno = errno;
+			kill(container_pid, SIGKILL);
+			errno = saved_errno;
+			fail_before_running(shim, "receive the terminal from runtime %s: %s",
+					    shim->runtime.path,
+					    errno == EAGAIN ? "it exited without sending one" : strerror(errno));
+		}
+		console_socket_close(&shim->runtime);
+		if (io_use_terminal(&shim->io, master_fd) < 0) {
+			int saved_errno = errno;
+			kill(container_pid, SIGKILL);
+			errno = saved_errno;
+			fail_before_running(shim, "use the container's terminal: %m");
+		}
+	}
+	if (shim->args.container_ctlfile && io_ctl_open(&shim->io, shim->args.container_ctlfile) < 0) {
+		int saved_errno = errno;
+		kill(container_pid, SIGKILL);
+		errno = saved_errno;
+		fail_before_running(shim, "make control FIFO %s: %m", shim->args.container_ctlfile);
+	}
 	shim->container_pid = container_pid;
 	shim->phase = PHASE_RUNNING;
 	watch_fd(shim, shim->io.out.fd, WATCH_STDOUT);
@@ -185,6 +210,7 @@ static void runtime_exited(struct shim *shim, int status)
 	log_error(&shim->diag, "runtime %s create failed (wait status %#x): %.*s",
 		  shim->runtime.path, (unsigned)status, (int)len, runtime_stderr);
 	send_report(shim, report_runtime_failure(status, runtime_stderr, len));
+	console_socket_close(&shim->runtime);
 	exit(1);
 }
 
@@ -332,6 +358,12 @@ static void dispatch(struct shim *shim, const struct epoll_event *event)
 	case WATCH_STDERR:
 		handle_output(shim, &shim->io.err);
 		break;
+	case WATCH_TTY:
+		handle_output(shim, &shim->io.tty);
+		break;
+	case WATCH_CTL:
+		io_ctl_readable(&shim->io);
+		break;
 	case WATCH_STDIN:
 		io_stdin_writable(&shim->io);
 		break;
@@ -404,11 +436,48 @@ static void become_daemon(struct shim *shim)
 		fail_before_running(shim, "become child subreaper: %m");
 }
 
+/* runc refuses a mismatch between --terminal and the bundle with words
+ * about console sockets and detaching; say what is actually wrong. */
+static void check_terminal_matches_bundle(struct shim *shim)
+{
+	char config_path[4096], *config = malloc(1024 * 1024);
+	bool bundle_terminal;
+
+	if (!config)
+		fail_before_running(shim, "read bundle config: out of memory");
+	snprintf(config_path, sizeof(config_path), "%s/config.json", shim->args.bundle);
+	if (read_small_file(config_path, config, 1024 * 1024) < 0)
+		fail_before_running(shim, "read %s: %m", config_path);
+	if (config_wants_terminal(config, &bundle_terminal) < 0)
+		fail_before_running(shim, "%s: \"terminal\" is not true or false", config_path);
+	free(config);
+	if (shim->args.terminal && !bundle_terminal)
+		fail_before_running(shim,
+				    "--terminal was given but %s has \"terminal\": false; "
+				    "set process.terminal to true in the bundle, or drop --terminal",
+				    config_path);
+	if (!shim->args.terminal && bundle_terminal)
+		fail_before_running(shim,
+				    "%s has \"terminal\": true but --terminal was not given; "
+				    "pass --terminal, or set process.terminal to false in the bundle",
+				    config_path);
+}
+
 static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 {
 	shim->sync_fd = shim->args.sync_fd;
+	shim->runtime = (struct runtime){
+		.path = shim->args.runtime,
+		.args = shim->args.runtime_args,
+		.arg_count = shim->args.runtime_arg_count,
+		.bundle = shim->args.bundle,
+		.container_id = shim->args.container_id,
+		.pidfile = shim->args.container_pidfile,
+		.console_fd = -1,
+	};
 	diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level);
 	become_daemon(shim);
+	check_terminal_matches_bundle(shim);
 
 	shim->signal_fd = signalfd(-1, handled, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (shim->signal_fd < 0)
@@ -421,16 +490,11 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	/* Step 3: the container's stdio, then runc create. */
 	shim->io.epoll_fd = shim->epoll_fd;
 	shim->io.diag = &shim->diag;
-	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once) < 0)
+	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once,
+			    shim->args.terminal) < 0)
 		fail_before_running(shim, "create stdio pipes: %m");
-	shim->runtime = (struct runtime){
-		.path = shim->args.runtime,
-		.args = shim->args.runtime_args,
-		.arg_count = shim->args.runtime_arg_count,
-		.bundle = shim->args.bundle,
-		.container_id = shim->args.container_id,
-		.pidfile = shim->args.container_pidfile,
-	};
+	if (shim->args.terminal && console_socket_listen(&shim->runtime) < 0)
+		fail_before_running(shim, "make console socket in /tmp: %m");
 	if (runtime_spawn_create(&shim->runtime, shim->io.child_fds, &shim->child_mask) < 0)
 		fail_before_running(shim, "fork runtime %s: %m", shim->runtime.path);
 	/* Our copies of runc's ends would keep the pipes open after the
