@@ -24,6 +24,7 @@ const char shim_usage[] =
 	"  --container-pidfile PATH      where the runtime writes the container's PID\n"
 	"  --container-logfile PATH      container stdout/stderr log\n"
 	"  --container-log-format FMT    shimmy (default) or k8s-file\n"
+	"  --log-size-max BYTES          rotate the log to PATH.1 before it passes BYTES\n"
 	"  --container-exitfile PATH     JSON exit status, written when the container exits\n"
 	"  --container-attachfile PATH   unix socket for attach clients\n"
 	"  --attach-seqpacket            make it SOCK_SEQPACKET: one frame per packet\n"
@@ -55,6 +56,7 @@ enum {
 	OPT_CONTAINER_ATTACHFILE,
 	OPT_ATTACH_SEQPACKET,
 	OPT_LOG_FORMAT,
+	OPT_LOG_SIZE_MAX,
 	OPT_STDIN,
 	OPT_STDIN_ONCE,
 	OPT_SYNCPIPE_FD,
@@ -78,6 +80,7 @@ static const struct option long_options[] = {
 	{ "container-attachfile", required_argument, NULL, OPT_CONTAINER_ATTACHFILE },
 	{ "attach-seqpacket", no_argument, NULL, OPT_ATTACH_SEQPACKET },
 	{ "container-log-format", required_argument, NULL, OPT_LOG_FORMAT },
+	{ "log-size-max", required_argument, NULL, OPT_LOG_SIZE_MAX },
 	{ "stdin", no_argument, NULL, OPT_STDIN },
 	{ "stdin-once", no_argument, NULL, OPT_STDIN_ONCE },
 	{ "syncpipe-fd", required_argument, NULL, OPT_SYNCPIPE_FD },
@@ -178,6 +181,17 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 						   "--container-log-format %s: unknown format; use shimmy or k8s-file",
 						   optarg);
 			break;
+		case OPT_LOG_SIZE_MAX: {
+			char *end;
+			errno = 0;
+			args->log_size_max = strtoull(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    args->log_size_max < 4096)
+				return usage_error(error, error_len,
+						   "--log-size-max %s: give a number of bytes, at least 4096",
+						   optarg);
+			break;
+		}
 		case ':':
 			return usage_error(error, error_len, "%s needs a value; see shim --help",
 					   argv[optind - 1]);

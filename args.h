@@ -24,6 +24,7 @@ struct shim_args {
 	const char *container_attachfile;
 	bool attach_seqpacket;      /* --attach-seqpacket: one frame per packet */
 	enum log_format log_format; /* --container-log-format, default shimmy */
+	unsigned long long log_size_max; /* --log-size-max: rotate past this; 0: never */
 	bool stdin_enabled;         /* --stdin */
 	bool stdin_once;            /* --stdin-once */
 	bool terminal;              /* --terminal: the container's stdio is a pty */

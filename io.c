@@ -765,5 +765,4 @@ void io_finish(struct container_io *io)
 	free(io->stdin_buf);
 	io->stdin_buf = NULL;
 	io_close_child_ends(io);
-	log_writer_close(&io->log);
 }

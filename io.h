@@ -124,9 +124,9 @@ void io_ctl_readable(struct container_io *io);
 /* "TYPE WIDTH HEIGHT" (a newline already removed): 0 or -1 (EINVAL). */
 int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height);
 
-/* At container exit: pump both streams until EAGAIN or EOF, flush any
+/* At container exit: pump the streams until EAGAIN or EOF, flush any
  * unfinished line, give attach clients a bounded time to take what they
- * are owed, and close everything. Never blocks for long. */
+ * are owed, and close everything but the log. Never blocks for long. */
 void io_finish(struct container_io *io);
 
 #endif

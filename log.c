@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,13 +32,27 @@ int log_format_parse(const char *name, enum log_format *format)
 	return 0;
 }
 
-int log_writer_open(struct log_writer *log, const char *path, enum log_format format)
+/* The size of what is at path now, so rotation counts from there. */
+static int open_for_append(const char *path, unsigned long long *size)
 {
-	log->path = path;
-	log->format = format;
-	log->dropped_bytes = 0;
-	log->write_errno = 0;
-	log->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	struct stat info;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &info) < 0) {
+		close_fd(&fd);
+		return -1;
+	}
+	*size = (unsigned long long)info.st_size;
+	return fd;
+}
+
+int log_writer_open(struct log_writer *log, const char *path, enum log_format format,
+		    unsigned long long size_max)
+{
+	*log = (struct log_writer){ .path = path, .format = format, .size_max = size_max };
+	log->fd = open_for_append(path, &log->size);
 	return log->fd < 0 ? -1 : 0;
 }
 
@@ -45,12 +60,14 @@ int log_writer_reopen(struct log_writer *log)
 {
 	/* Open the new file before closing the old, so a failure leaves the
 	 * writer where it was rather than nowhere. */
-	int fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	unsigned long long size;
+	int fd = open_for_append(log->path, &size);
 
 	if (fd < 0)
 		return -1;
 	close_fd(&log->fd);
 	log->fd = fd;
+	log->size = size;
 	return 0;
 }
 
@@ -59,50 +76,75 @@ void log_writer_close(struct log_writer *log)
 	close_fd(&log->fd);
 }
 
+/* PATH becomes PATH.1, replacing an older PATH.1, and a fresh PATH is
+ * started. Renaming keeps every byte (conmon truncates instead, and its
+ * users lost logs: containers/conmon#211). */
+static int rotate(struct log_writer *log)
+{
+	char old_path[4096];
+
+	if (snprintf(old_path, sizeof(old_path), "%s.1", log->path) >= (int)sizeof(old_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (rename(log->path, old_path) < 0)
+		return -1;
+	return log_writer_reopen(log);
+}
+
 /* A batch of records on its way to one writev. */
 struct record_batch {
 	struct log_writer *log;
 	struct iovec iov[IOV_MAX];
+	bool is_output[IOV_MAX]; /* container output, as opposed to our prefixes */
 	int count;
 	size_t bytes;
 };
 
 /* Write the batch, finishing short writes. Bytes the file refuses are
- * counted, not retried: the container must never wait for the disk. */
-static void batch_flush(struct record_batch *batch)
+ * counted, not retried: the container must never wait for the disk.
+ * -1 if anything was refused. */
+static int batch_flush(struct record_batch *batch)
 {
-	struct iovec *iov = batch->iov;
-	int count = batch->count;
-	size_t left = batch->bytes;
+	struct log_writer *log = batch->log;
+	bool refused = false;
+	int first = 0;
 
-	while (count > 0) {
-		ssize_t n = writev(batch->log->fd, iov, count);
+	while (first < batch->count) {
+		ssize_t n = writev(log->fd, batch->iov + first, batch->count - first);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			batch->log->dropped_bytes += left;
-			batch->log->write_errno = errno;
+			for (int i = first; i < batch->count; i++) {
+				if (batch->is_output[i]) {
+					log->dropped_bytes += batch->iov[i].iov_len;
+					log->dropped_unreported += batch->iov[i].iov_len;
+				}
+			}
+			log->write_errno = errno;
+			refused = true;
 			break;
 		}
-		left -= (size_t)n;
-		while (count > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			count--;
+		log->size += (unsigned long long)n;
+		while (first < batch->count && (size_t)n >= batch->iov[first].iov_len) {
+			n -= (ssize_t)batch->iov[first].iov_len;
+			first++;
 		}
-		if (count > 0) {
-			iov->iov_base = (char *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
+		if (first < batch->count) {
+			batch->iov[first].iov_base = (char *)batch->iov[first].iov_base + n;
+			batch->iov[first].iov_len -= (size_t)n;
 		}
 	}
 	batch->count = 0;
 	batch->bytes = 0;
+	return refused ? -1 : 0;
 }
 
-static void batch_add(struct record_batch *batch, const char *data, size_t len)
+static void batch_add(struct record_batch *batch, const char *data, size_t len, bool is_output)
 {
 	batch->iov[batch->count].iov_base = (void *)data;
 	batch->iov[batch->count].iov_len = len;
+	batch->is_output[batch->count] = is_output;
 	batch->count++;
 	batch->bytes += len;
 }
@@ -111,13 +153,64 @@ static void batch_add(struct record_batch *batch, const char *data, size_t len)
 static void batch_add_record(struct record_batch *batch, const char *prefix, size_t prefix_len,
 			     const char *content, size_t content_len, bool add_newline)
 {
-	/* Keep a record within one writev. */
+	struct log_writer *log = batch->log;
+	size_t record_len = prefix_len + content_len + (add_newline ? 1 : 0);
+
+	/* Keep a record within one writev, and within one file. */
 	if (batch->count + 3 > IOV_MAX)
 		batch_flush(batch);
-	batch_add(batch, prefix, prefix_len);
-	batch_add(batch, content, content_len);
+	if (log->size_max > 0 && log->size + batch->bytes + record_len > log->size_max) {
+		batch_flush(batch);
+		if (log->size > 0 && rotate(log) < 0)
+			log->write_errno = errno; /* keep writing to the old file */
+	}
+	batch_add(batch, prefix, prefix_len, false);
+	batch_add(batch, content, content_len, true);
 	if (add_newline)
-		batch_add(batch, "\n", 1);
+		batch_add(batch, "\n", 1, false);
+}
+
+/* "<time> stdout F " (k8s-file) or "<time> stdout " (shimmy). */
+static size_t format_prefix(char *out, size_t cap, enum log_format format, const char *time_text,
+			    enum stream_id stream, char tag)
+{
+	const char *stream_name = stream == STREAM_STDOUT ? "stdout" : "stderr";
+
+	if (format == LOG_FORMAT_K8S_FILE)
+		return (size_t)snprintf(out, cap, "%s %s %c ", time_text, stream_name, tag);
+	/* shimmy's format has no P/F tag: every piece is a plain record. */
+	return (size_t)snprintf(out, cap, "%s %s ", time_text, stream_name);
+}
+
+int log_writer_report_drops(struct log_writer *log, const struct timespec *now)
+{
+	char time_text[RFC3339_LEN + 1], prefix[64], message[160], last_byte = '\n';
+	struct record_batch batch = { .log = log };
+	unsigned long long dropped = log->dropped_unreported;
+	size_t prefix_len, message_len;
+	struct stat info;
+
+	if (dropped == 0)
+		return 0;
+	/* The disk may have filled in the middle of a record: end that torn
+	 * record first, so the notice starts a line of its own. */
+	if (fstat(log->fd, &info) == 0 && info.st_size > 0 &&
+	    pread(log->fd, &last_byte, 1, info.st_size - 1) == 1 && last_byte != '\n')
+		batch_add(&batch, "\n", 1, false);
+	format_rfc3339(time_text, now);
+	prefix_len = format_prefix(prefix, sizeof(prefix), log->format, time_text, STREAM_STDERR, 'F');
+	message_len = (size_t)snprintf(message, sizeof(message),
+				       "[shim] %llu bytes of container output were dropped: %s\n",
+				       dropped, strerror(log->write_errno ? log->write_errno : EIO));
+	batch_add_record(&batch, prefix, prefix_len, message, message_len, false);
+	/* The notice is ours, not container output: if it is refused too it
+	 * is not counted as dropped, and is tried again with the next batch. */
+	for (int i = 0; i < batch.count; i++)
+		batch.is_output[i] = false;
+	if (batch_flush(&batch) < 0)
+		return -1;
+	log->dropped_unreported -= dropped;
+	return 0;
 }
 
 size_t log_writer_frame(struct log_writer *log, enum stream_id stream, const char *data,
@@ -125,23 +218,15 @@ size_t log_writer_frame(struct log_writer *log, enum stream_id stream, const cha
 {
 	/* Sized for "<time> stdout F " with room to spare. */
 	char full_prefix[64], partial_prefix[64], time_text[RFC3339_LEN + 1];
-	const char *stream_name = stream == STREAM_STDOUT ? "stdout" : "stderr";
 	struct record_batch batch = { .log = log };
 	size_t full_len, partial_len, pos = 0;
 
+	if (log->dropped_unreported > 0)
+		log_writer_report_drops(log, now);
 	format_rfc3339(time_text, now);
-	if (log->format == LOG_FORMAT_K8S_FILE) {
-		full_len = (size_t)snprintf(full_prefix, sizeof(full_prefix), "%s %s F ",
-					    time_text, stream_name);
-		partial_len = (size_t)snprintf(partial_prefix, sizeof(partial_prefix), "%s %s P ",
-					       time_text, stream_name);
-	} else {
-		/* shimmy's format has no P/F tag: every piece is a plain record. */
-		full_len = (size_t)snprintf(full_prefix, sizeof(full_prefix), "%s %s ", time_text,
-					    stream_name);
-		memcpy(partial_prefix, full_prefix, full_len + 1);
-		partial_len = full_len;
-	}
+	full_len = format_prefix(full_prefix, sizeof(full_prefix), log->format, time_text, stream, 'F');
+	partial_len = format_prefix(partial_prefix, sizeof(partial_prefix), log->format, time_text,
+				    stream, 'P');
 
 	while (pos < len) {
 		size_t left = len - pos;

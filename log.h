@@ -23,18 +23,30 @@ struct log_writer {
 	int fd;
 	const char *path;
 	enum log_format format;
-	unsigned long long dropped_bytes; /* record bytes the file refused */
-	int write_errno;                  /* why, the last time it happened */
+	unsigned long long size_max;      /* rotate before passing this; 0: never */
+	unsigned long long size;          /* bytes in the current file */
+	unsigned long long dropped_bytes; /* container output the file refused, in all */
+	unsigned long long dropped_unreported; /* ... not yet told in a record */
+	int write_errno;                  /* why, the last time it happened; the caller resets it */
 };
 
 int log_format_parse(const char *name, enum log_format *format);
 
-/* Open path for appending, mode 0600. */
-int log_writer_open(struct log_writer *log, const char *path, enum log_format format);
+/* Open path for appending, mode 0600. With size_max, before a record
+ * would take the file past size_max bytes, the file is renamed to
+ * PATH.1 (replacing an older one) and a fresh one started; a record is
+ * never split between the two. */
+int log_writer_open(struct log_writer *log, const char *path, enum log_format format,
+		    unsigned long long size_max);
 void log_writer_close(struct log_writer *log);
 
 /* Open the path again, for a rotator that renamed the file away. */
 int log_writer_reopen(struct log_writer *log);
+
+/* If output was dropped (a full disk), append the one record that says
+ * how much, and return 0 once it is written. Called before every batch,
+ * so the record appears as soon as writing works again, and at exit. */
+int log_writer_report_drops(struct log_writer *log, const struct timespec *now);
 
 /* Append the complete lines in data[0, len) as records stamped with now,
  * and return how many bytes were consumed. What is left is an unfinished
@@ -42,8 +54,9 @@ int log_writer_reopen(struct log_writer *log);
  * again with the next bytes, so a line that arrives in pieces is one
  * record. With at_eof everything is consumed, an unfinished last line
  * becoming one record (a P record in k8s-file).
- * A failed write never stops the framing: the bytes are counted in
- * dropped_bytes and write_errno says why, so the pipes keep draining. */
+ * A failed write never stops the framing: the container output it held
+ * is counted in dropped_bytes and write_errno says why, so the pipes keep
+ * draining and the container never waits for the disk. */
 size_t log_writer_frame(struct log_writer *log, enum stream_id stream, const char *data,
 			size_t len, bool at_eof, const struct timespec *now);
 

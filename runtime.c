@@ -259,17 +259,20 @@ char *report_shim_error(const char *message)
 	return json;
 }
 
-char *format_exit_file(int wait_status, const struct timespec *at)
+char *format_exit_file(int wait_status, const struct timespec *at,
+		       unsigned long long log_dropped_bytes)
 {
-	char at_text[RFC3339_LEN + 1], *json;
+	char at_text[RFC3339_LEN + 1], dropped[48] = "", *json;
 	int ok;
 
 	format_rfc3339(at_text, at);
+	if (log_dropped_bytes > 0)
+		snprintf(dropped, sizeof(dropped), ",\"logDroppedBytes\":%llu", log_dropped_bytes);
 	if (WIFSIGNALED(wait_status))
-		ok = asprintf(&json, "{\"at\":\"%s\",\"reason\":\"signaled\",\"signal\":%d}", at_text,
-			      WTERMSIG(wait_status));
+		ok = asprintf(&json, "{\"at\":\"%s\",\"reason\":\"signaled\",\"signal\":%d%s}",
+			      at_text, WTERMSIG(wait_status), dropped);
 	else
-		ok = asprintf(&json, "{\"at\":\"%s\",\"reason\":\"exited\",\"exitCode\":%d}", at_text,
-			      WEXITSTATUS(wait_status));
+		ok = asprintf(&json, "{\"at\":\"%s\",\"reason\":\"exited\",\"exitCode\":%d%s}",
+			      at_text, WEXITSTATUS(wait_status), dropped);
 	return ok < 0 ? NULL : json;
 }

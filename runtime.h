@@ -52,8 +52,10 @@ char *report_runtime_failure(int wait_status, const char *runtime_stderr, size_t
 char *report_shim_error(const char *message);
 
 /* The exit file: {"at":...,"reason":"exited","exitCode":N} or
- * {"at":...,"reason":"signaled","signal":N}. The one place a wait status
+ * {"at":...,"reason":"signaled","signal":N}, with "logDroppedBytes":N
+ * added when output was lost to a full disk. The one place a wait status
  * becomes what we record. */
-char *format_exit_file(int wait_status, const struct timespec *at);
+char *format_exit_file(int wait_status, const struct timespec *at,
+		       unsigned long long log_dropped_bytes);
 
 #endif

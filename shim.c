@@ -131,7 +131,8 @@ static void runtime_created(struct shim *shim)
 				    shim->args.container_pidfile);
 	/* The log is opened before the report, so a manager told "running"
 	 * is never told later that the output had nowhere to go. */
-	if (log_writer_open(&shim->io.log, shim->args.container_logfile, shim->args.log_format) < 0) {
+	if (log_writer_open(&shim->io.log, shim->args.container_logfile, shim->args.log_format,
+			    shim->args.log_size_max) < 0) {
 		int saved_errno = errno;
 		kill(container_pid, SIGKILL);
 		errno = saved_errno;
@@ -384,13 +385,22 @@ static void dispatch(struct shim *shim, const struct epoll_event *event)
  * the exit file says it is over. */
 static _Noreturn void finish(struct shim *shim)
 {
+	unsigned long long dropped;
+	struct timespec now;
 	char *exit_json;
 
 	io_finish(&shim->io);
-	if (shim->io.log.dropped_bytes > 0)
-		log_error(&shim->diag, "container log %s: %llu bytes could not be written",
-			  shim->io.log.path, shim->io.log.dropped_bytes);
-	exit_json = format_exit_file(shim->container_status, &shim->exited_at);
+	dropped = shim->io.log.dropped_bytes;
+	if (dropped > 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (log_writer_report_drops(&shim->io.log, &now) < 0)
+			log_error(&shim->diag, "container log %s: could not record the dropped bytes",
+				  shim->io.log.path);
+		log_error(&shim->diag, "container log %s: %llu bytes of output could not be written",
+			  shim->io.log.path, dropped);
+	}
+	log_writer_close(&shim->io.log);
+	exit_json = format_exit_file(shim->container_status, &shim->exited_at, dropped);
 	if (!exit_json)
 		log_error(&shim->diag, "format exit file: out of memory");
 	else if (write_file_atomic(shim->args.container_exitfile, exit_json, strlen(exit_json),
