@@ -121,7 +121,7 @@ static int batch_flush(struct record_batch *batch)
 					log->dropped_unreported += batch->iov[i].iov_len;
 				}
 			}
-			log->write_errno = errno;
+			log->write_errno = log->dropped_errno = errno;
 			refused = true;
 			break;
 		}
@@ -189,19 +189,23 @@ int log_writer_report_drops(struct log_writer *log, const struct timespec *now)
 	unsigned long long dropped = log->dropped_unreported;
 	size_t prefix_len, message_len;
 	struct stat info;
+	int read_fd;
 
 	if (dropped == 0)
 		return 0;
 	/* The disk may have filled in the middle of a record: end that torn
-	 * record first, so the notice starts a line of its own. */
-	if (fstat(log->fd, &info) == 0 && info.st_size > 0 &&
-	    pread(log->fd, &last_byte, 1, info.st_size - 1) == 1 && last_byte != '\n')
+	 * record first, so the notice starts a line of its own. (Our fd is
+	 * write-only; this rare path opens the file to read its last byte.) */
+	read_fd = open(log->path, O_RDONLY | O_CLOEXEC);
+	if (read_fd >= 0 && fstat(read_fd, &info) == 0 && info.st_size > 0 &&
+	    pread(read_fd, &last_byte, 1, info.st_size - 1) == 1 && last_byte != '\n')
 		batch_add(&batch, "\n", 1, false);
+	close_fd(&read_fd);
 	format_rfc3339(time_text, now);
 	prefix_len = format_prefix(prefix, sizeof(prefix), log->format, time_text, STREAM_STDERR, 'F');
 	message_len = (size_t)snprintf(message, sizeof(message),
 				       "[shim] %llu bytes of container output were dropped: %s\n",
-				       dropped, strerror(log->write_errno ? log->write_errno : EIO));
+				       dropped, strerror(log->dropped_errno));
 	batch_add_record(&batch, prefix, prefix_len, message, message_len, false);
 	/* The notice is ours, not container output: if it is refused too it
 	 * is not counted as dropped, and is tried again with the next batch. */

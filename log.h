@@ -27,6 +27,7 @@ struct log_writer {
 	unsigned long long size;          /* bytes in the current file */
 	unsigned long long dropped_bytes; /* container output the file refused, in all */
 	unsigned long long dropped_unreported; /* ... not yet told in a record */
+	int dropped_errno;                /* why output was last dropped */
 	int write_errno;                  /* why, the last time it happened; the caller resets it */
 };
 
