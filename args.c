@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char shim_usage[] =
 	"Usage: shim --bundle DIR --container-id ID --container-pidfile PATH\n"
@@ -229,6 +230,14 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 		return usage_error(error, error_len, "--bundle %s: %m", args->bundle);
 	if (!S_ISDIR(bundle_stat.st_mode))
 		return usage_error(error, error_len, "--bundle %s: not a directory", args->bundle);
+	{
+		char config_path[PATH_MAX];
+		snprintf(config_path, sizeof(config_path), "%s/config.json", args->bundle);
+		if (access(config_path, R_OK) < 0)
+			return usage_error(error, error_len,
+					   "--bundle %s: no readable config.json in it (%m); an OCI bundle needs one",
+					   args->bundle);
+	}
 
 	if (!sync_fd_text) {
 		sync_fd_text = getenv("_OCI_SYNCPIPE");

@@ -485,8 +485,10 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 		.pidfile = shim->args.container_pidfile,
 		.console_fd = -1,
 	};
-	diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level);
+	/* stdio first: with 0-2 taken by /dev/null, no fd we open later can
+	 * land there and be clobbered. Until diag_open, failures go to syslog. */
 	become_daemon(shim);
+	diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level);
 	check_terminal_matches_bundle(shim);
 
 	shim->signal_fd = signalfd(-1, handled, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -538,7 +540,12 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 int main(int argc, char **argv)
 {
 	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
-	struct shim shim = { .signal_fd = -1, .epoll_fd = -1, .sync_fd = -1 };
+	struct shim shim = {
+		.diag = { .fd = -1, .min_level = DIAG_INFO },
+		.signal_fd = -1,
+		.epoll_fd = -1,
+		.sync_fd = -1,
+	};
 	sigset_t handled;
 	char error[512];
 	pid_t daemon_pid;
