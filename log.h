@@ -19,6 +19,11 @@ enum stream_id { STREAM_STDOUT = 1, STREAM_STDERR = 2 };
  * records (k8s-file: P records, then an F). */
 #define LOG_RECORD_MAX 16384
 
+/* Pieces up to this size are copied into the stage buffer (see log.c);
+ * longer ones are written from where they lie. */
+#define LOG_COPY_MAX 512
+#define LOG_STAGE_SIZE (256 * 1024)
+
 struct log_writer {
 	int fd;
 	const char *path;
@@ -28,6 +33,7 @@ struct log_writer {
 	unsigned long long dropped_bytes; /* container output the file refused, in all */
 	unsigned long long dropped_unreported; /* ... not yet told in a record */
 	int dropped_errno;                /* why output was last dropped */
+	char *stage;                      /* LOG_STAGE_SIZE bytes, see log.c */
 	int write_errno;                  /* why, the last time it happened; the caller resets it */
 };
 
