@@ -723,7 +723,7 @@ static void flush_clients_before_exit(struct container_io *io)
 	}
 }
 
-void io_finish(struct container_io *io)
+void io_drain(struct container_io *io)
 {
 	struct output_stream *streams[] = { &io->out, &io->err, &io->tty };
 	struct timespec now;
@@ -747,6 +747,10 @@ void io_finish(struct container_io *io)
 		free(stream->buf);
 		stream->buf = NULL;
 	}
+}
+
+void io_close(struct container_io *io)
+{
 	flush_clients_before_exit(io);
 	while (io->clients)
 		client_close(io, io->clients);

@@ -124,9 +124,13 @@ void io_ctl_readable(struct container_io *io);
 /* "TYPE WIDTH HEIGHT" (a newline already removed): 0 or -1 (EINVAL). */
 int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height);
 
-/* At container exit: pump the streams until EAGAIN or EOF, flush any
- * unfinished line, give attach clients a bounded time to take what they
- * are owed, and close everything but the log. Never blocks for long. */
-void io_finish(struct container_io *io);
+/* At container exit: pump the streams until EAGAIN or EOF and flush any
+ * unfinished line into the log. Never blocks. */
+void io_drain(struct container_io *io);
+
+/* Then, after the exit file: give attach clients a bounded time to take
+ * what they are owed, close them, remove the socket and the control FIFO,
+ * and close everything but the log. */
+void io_close(struct container_io *io);
 
 #endif

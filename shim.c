@@ -389,7 +389,7 @@ static _Noreturn void finish(struct shim *shim)
 	struct timespec now;
 	char *exit_json;
 
-	io_finish(&shim->io);
+	io_drain(&shim->io);
 	dropped = shim->io.log.dropped_bytes;
 	if (dropped > 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
@@ -410,6 +410,9 @@ static _Noreturn void finish(struct shim *shim)
 		log_info(&shim->diag, "wrote exit file %s: %s", shim->args.container_exitfile,
 			 exit_json);
 	free(exit_json);
+	/* Clients see the connection close only now, when the exit file can
+	 * tell them how the container ended. */
+	io_close(&shim->io);
 	args_free(&shim->args);
 	exit(0);
 }
