@@ -556,12 +556,15 @@ int main(int argc, char **argv)
 	switch (args_parse(&shim.args, argc, argv, error, sizeof(error))) {
 	case ARGS_HELP:
 		fputs(shim_usage, stdout);
+		args_free(&shim.args);
 		return 0;
 	case ARGS_VERSION:
 		puts("shim " SHIM_VERSION);
+		args_free(&shim.args);
 		return 0;
 	case ARGS_USAGE_ERROR:
 		fprintf(stderr, "shim: %s\n", error);
+		args_free(&shim.args);
 		return 2;
 	case ARGS_RUN:
 		break;
