@@ -53,6 +53,10 @@ build/asan/shim: $(addprefix build/asan/,$(SHIM_OBJS))
 build/asan/shimctl: $(addprefix build/asan/,$(SHIMCTL_OBJS))
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
+# A small attach client for the tests: the raw protocol, over both socket types.
+tests/attach-probe: tests/attach-probe.c
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 tests/unit: tests/unit.c args.c runtime.c log.c util.c $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) $(CHECK_CFLAGS) -I. -o $@ tests/unit.c args.c runtime.c log.c util.c $(LDFLAGS) $(CHECK_LIBS)
 
@@ -71,7 +75,7 @@ unit: deps
 	tests/unit
 
 integration: deps
-	$(MAKE) all build/asan/shim build/asan/shimctl
+	$(MAKE) all build/asan/shim build/asan/shimctl tests/attach-probe
 	bundle-example/prepare.sh
 	tests/integration.sh
 
@@ -95,4 +99,4 @@ install: all
 	install -m 0755 shim shimctl $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf *.o shim shimctl tests/unit build
+	rm -rf *.o shim shimctl tests/unit tests/attach-probe build

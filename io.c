@@ -78,13 +78,18 @@ static int output_pipe(struct output_stream *stream, enum stream_id id, int *chi
 	return output_stream_init(stream, id, fds[0], (size_t)pipe_size);
 }
 
+void io_init(struct container_io *io)
+{
+	*io = (struct container_io){ .epoll_fd = -1 };
+	io->child_fds[0] = io->child_fds[1] = io->child_fds[2] = -1;
+	io->stdin_fd = io->listen_fd = io->listen_dir_fd = io->ctl_fd = -1;
+	io->out.fd = io->err.fd = io->tty.fd = io->log.fd = -1;
+}
+
 int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, bool terminal)
 {
 	int stdin_pipe[2];
 
-	io->child_fds[0] = io->child_fds[1] = io->child_fds[2] = -1;
-	io->stdin_fd = io->listen_fd = io->listen_dir_fd = io->ctl_fd = -1;
-	io->out.fd = io->err.fd = io->tty.fd = io->log.fd = -1;
 	io->stdin_once = stdin_once;
 	if (with_stdin) {
 		/* With a pty, stdin_fd will be a copy of the master. */
@@ -551,9 +556,16 @@ int io_ctl_open(struct container_io *io, const char *path)
 {
 	struct stat existing;
 
-	if (mkfifo(path, 0600) < 0 &&
-	    !(errno == EEXIST && stat(path, &existing) == 0 && S_ISFIFO(existing.st_mode)))
-		return -1;
+	if (mkfifo(path, 0600) < 0) {
+		if (errno != EEXIST)
+			return -1;
+		if (stat(path, &existing) < 0)
+			return -1;
+		if (!S_ISFIFO(existing.st_mode)) {
+			errno = EEXIST;
+			return -1;
+		}
+	}
 	/* Read-write: we hold a writer ourselves, so when the manager's
 	 * writers come and go the FIFO never reports EOF (fifo(7)). */
 	io->ctl_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);

@@ -86,6 +86,9 @@ struct container_io {
  * original containerd-shim. */
 enum ctl_type { CTL_CLOSE_STDIN = 0, CTL_RESIZE = 1, CTL_REOPEN_LOG = 2 };
 
+/* Every fd closed (-1), so io_close is safe at any point. */
+void io_init(struct container_io *io);
+
 /* Make the pipes: stdin (or /dev/null), stdout and stderr. Our ends are
  * non-blocking and as large as the kernel allows. With terminal, runc's
  * stdin is /dev/null and the container's stdin comes with the pty. */
@@ -117,7 +120,8 @@ void io_attach_accept(struct container_io *io);
 void io_attach_client_event(struct container_io *io, int client_fd, uint32_t events);
 void io_stdin_writable(struct container_io *io);
 
-/* Make the control FIFO at path (mode 0600) and watch it. */
+/* Make the control FIFO at path (mode 0600) and watch it. EEXIST: the
+ * path exists and is not a FIFO. */
 int io_ctl_open(struct container_io *io, const char *path);
 void io_ctl_readable(struct container_io *io);
 

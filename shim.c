@@ -104,6 +104,7 @@ static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ..
 	log_error(&shim->diag, "%s", message);
 	send_report(shim, report_shim_error(message));
 	console_socket_close(&shim->runtime);
+	io_close(&shim->io); /* removes the attach socket and FIFO if made */
 	exit(1);
 }
 
@@ -171,7 +172,8 @@ static void runtime_created(struct shim *shim)
 		int saved_errno = errno;
 		kill(container_pid, SIGKILL);
 		errno = saved_errno;
-		fail_before_running(shim, "make control FIFO %s: %m", shim->args.container_ctlfile);
+		fail_before_running(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
+				    errno == EEXIST ? "the path exists and is not a FIFO" : strerror(errno));
 	}
 	shim->container_pid = container_pid;
 	shim->phase = PHASE_RUNNING;
@@ -552,6 +554,9 @@ int main(int argc, char **argv)
 	sigset_t handled;
 	char error[512];
 	pid_t daemon_pid;
+
+	io_init(&shim.io);
+	shim.runtime.console_fd = -1;
 
 	switch (args_parse(&shim.args, argc, argv, error, sizeof(error))) {
 	case ARGS_HELP:

@@ -7,7 +7,10 @@
  *   start, kill, state, delete
  *            are plain runc commands on the same container ID;
  *   logs     decodes the k8s-file log the shim writes (step 5);
- *   wait     waits for the exit file the shim writes last (step 5).
+ *   wait     waits for the exit file the shim writes last (step 5);
+ *   attach   talks to the shim's attach socket (step 5, docs/attach.md),
+ *            in raw mode when the container has a terminal;
+ *   resize   writes one line to the shim's control FIFO (docs/terminal.md).
  *
  * Each container's state is one directory, $SHIMCTL_ROOT/ID (default
  * /run/shimctl/ID), holding what we, the shim and runc write there:
@@ -17,6 +20,11 @@
  *   container.pid   the container's PID (runc create)
  *   container.log   the container's output, CRI k8s-file format (the shim)
  *   exit.json       how the container ended (the shim, when it exits)
+ *   attach          the attach socket's path, one line (us)
+ *   tty             present if created with --tty (us)
+ *   ctl             the control FIFO, with --tty (the shim; gone when it exits)
+ * The attach sockets themselves live in $SHIMCTL_ROOT/s (see
+ * attach_socket_path), so "s" is not a container ID.
  *
  * Errors go to stderr as "shimctl: <operation> <object>: <reason>"; the
  * exit status is 2 for a usage error and 1 for a failure. */
@@ -33,8 +41,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +61,15 @@
 #define REPORT_MAX (1024 * 1024)    /* runc's stderr, JSON-escaped, fits easily */
 #define LOGS_POLL_MS 100
 #define WAIT_POLL_MS 50
+#define SOCKET_DIR "s"              /* ROOT/s holds the attach sockets */
+/* The attach protocol (docs/attach.md): one stream-id byte, then at most
+ * 32 KiB of data, one frame per SOCK_SEQPACKET packet. */
+#define FRAME_DATA_MAX (32 * 1024)
+#define ATTACH_INPUT_MAX (32 * 1024) /* one read of our stdin, one packet */
+#define ATTACH_EXIT_WAIT_MS 5000     /* for the exit file, once the shim hangs up */
+#define ATTACH_EXIT_POLL_MS 20
+#define DETACH_KEYS_MAX 16
+#define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q" /* docker's */
 
 /* One log record: "<time> <stream> <F|P> <content>\n". */
 #define LOG_LINE_MAX (RFC3339_LEN + sizeof(" stdout F ") + LOG_RECORD_MAX + 1)
@@ -67,6 +89,9 @@ struct container {
 	char pid_path[PATH_MAX];
 	char log_path[PATH_MAX];
 	char exit_path[PATH_MAX];
+	char attach_path[PATH_MAX]; /* holds the attach socket's path */
+	char tty_path[PATH_MAX];    /* the marker of a --tty container */
+	char ctl_path[PATH_MAX];    /* the shim's control FIFO */
 };
 
 /* Print "shimctl: <message>" on stderr and return status, so a command can
@@ -480,6 +505,10 @@ static int open_container(struct container *c, const char *operation, const char
 		return fail(2, "%s %s: invalid container ID; "
 			       "use 1 to %d letters, digits, '_', '.' or '-'",
 			    operation, id, ID_MAX);
+	/* ROOT/s is the directory of attach sockets: "delete s" would empty it. */
+	if (strcmp(id, SOCKET_DIR) == 0)
+		return fail(2, "%s %s: reserved container ID (%s/%s holds the attach sockets)",
+			    operation, id, c->root, SOCKET_DIR);
 	/* The shim and runc run with our working directory, but a state path
 	 * that depends on it would surprise the next shimctl. */
 	if (c->root[0] != '/')
@@ -491,7 +520,10 @@ static int open_container(struct container *c, const char *operation, const char
 	    state_file(c->shim_log_path, c->dir, "shim.log") < 0 ||
 	    state_file(c->pid_path, c->dir, "container.pid") < 0 ||
 	    state_file(c->log_path, c->dir, "container.log") < 0 ||
-	    state_file(c->exit_path, c->dir, "exit.json") < 0)
+	    state_file(c->exit_path, c->dir, "exit.json") < 0 ||
+	    state_file(c->attach_path, c->dir, "attach") < 0 ||
+	    state_file(c->tty_path, c->dir, "tty") < 0 ||
+	    state_file(c->ctl_path, c->dir, "ctl") < 0)
 		return fail(2, "%s %s: state directory under %s: %m", operation, id, c->root);
 
 	if (must_exist && stat(c->dir, &st) < 0) {
@@ -690,6 +722,97 @@ static int random_id(char id[ID_MAX + 1])
 	return 0;
 }
 
+/* ---- The attach socket ---- */
+
+/* The attach socket's path: ROOT/s/<sha256 of the ID in hex>, containerd's
+ * scheme for shim sockets. It is always 64 characters after ROOT/s/,
+ * whatever the ID, so it fits sun_path (108 bytes) unless ROOT is long,
+ * and then connect_unix still reaches it. */
+static int attach_socket_path(const struct container *c, char path[PATH_MAX])
+{
+	unsigned char digest[crypto_hash_sha256_BYTES];
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+
+	if (sodium_init() < 0) {
+		errno = EIO;
+		return -1;
+	}
+	crypto_hash_sha256(digest, (const unsigned char *)c->id, strlen(c->id));
+	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+	if (snprintf(path, PATH_MAX, "%s/%s/%s", c->root, SOCKET_DIR, hex) >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* The socket path recorded in STATE/attach at create. */
+static int read_attach_record(const struct container *c, char path[PATH_MAX])
+{
+	if (read_small_file(c->attach_path, path, PATH_MAX) < 0)
+		return -1;
+	trim_end(path);
+	if (path[0] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove the attach socket at path if one is still there: the shim removes
+ * it when it exits, but not if it died. Anything but a socket is left. */
+static int remove_attach_socket(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode))
+		return 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+/* Connect fd to the unix socket at path. sun_path holds 108 bytes; a
+ * longer path is reached as /proc/self/fd/N/NAME, N being an O_PATH fd of
+ * its directory, which the kernel resolves like any other path (the shim
+ * binds the same way, see io_attach_listen). */
+static int connect_unix(int fd, const char *path)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(path, '/');
+	char *directory = NULL;
+	int dir_fd = -1, result = -1;
+	size_t len = strlen(path);
+
+	if (len < sizeof(address.sun_path)) {
+		memcpy(address.sun_path, path, len + 1);
+	} else {
+		if (!slash || slash[1] == '\0') {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+		/* "/name" is in "/", "a/b/name" in "a/b". */
+		directory = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+		if (!directory)
+			goto out;
+		dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir_fd < 0)
+			goto out;
+		if (snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd,
+			     slash + 1) >= (int)sizeof(address.sun_path)) {
+			errno = ENAMETOOLONG;
+			goto out;
+		}
+	}
+	result = connect(fd, (struct sockaddr *)&address, sizeof(address));
+out:
+	close_fd(&dir_fd); /* connect has resolved the path: the fd may go */
+	free(directory);
+	return result;
+}
+
 /* ---- The commands: one function each, given the arguments after the
  * command's name, returning the exit status. ---- */
 
@@ -750,14 +873,19 @@ static int handle_report(const struct container *c, const char *report, bool *di
 	return status;
 }
 
-/* shimctl create [ID] --bundle DIR [--stdin [--stdin-once]]
- * Prints the container's ID, once the container is created. */
+/* shimctl create [ID] --bundle DIR [--tty] [--stdin [--stdin-once]]
+ * Prints the container's ID, once the container is created. The shim
+ * always listens on an attach socket (SOCK_SEQPACKET); --tty gives the
+ * container a terminal, a stdin and a control FIFO. The bundle's
+ * process.terminal must agree with --tty: the shim checks, and its
+ * message is printed as it is. */
 static int cmd_create(int argc, char **argv)
 {
 	const char *id = NULL, *bundle_arg = NULL;
-	bool with_stdin = false, stdin_once = false, discard = false;
+	bool with_stdin = false, stdin_once = false, tty = false, discard = false;
 	char generated_id[ID_MAX + 1], shim_path[PATH_MAX], sync_fd_text[16];
-	char *bundle = NULL, *bundle_line = NULL, *report = NULL;
+	char socket_dir[PATH_MAX], socket_path[PATH_MAX];
+	char *bundle = NULL, *bundle_line = NULL, *socket_line = NULL, *report = NULL;
 	int sync_pipe[2] = { -1, -1 }, status, wait_status;
 	size_t report_len;
 	struct container c;
@@ -770,6 +898,8 @@ static int cmd_create(int argc, char **argv)
 			with_stdin = true;
 		else if (strcmp(argv[i], "--stdin-once") == 0)
 			stdin_once = true;
+		else if (strcmp(argv[i], "--tty") == 0)
+			tty = true;
 		else if (argv[i][0] == '-' || id)
 			return fail(2, "create: unexpected argument %s; see shimctl help", argv[i]);
 		else
@@ -777,8 +907,10 @@ static int cmd_create(int argc, char **argv)
 	}
 	if (!bundle_arg)
 		return fail(2, "create: --bundle DIR is required; see shimctl help");
+	if (tty)
+		with_stdin = true; /* a terminal is for typing into */
 	if (stdin_once && !with_stdin)
-		return fail(2, "create: --stdin-once needs --stdin");
+		return fail(2, "create: --stdin-once needs --stdin (or --tty)");
 	if (!id) {
 		if (random_id(generated_id) < 0)
 			return fail(1, "create: random ID: sodium_init failed");
@@ -787,6 +919,9 @@ static int cmd_create(int argc, char **argv)
 	status = open_container(&c, "create", id, false);
 	if (status != 0)
 		return status;
+	if (state_file(socket_dir, c.root, SOCKET_DIR) < 0 ||
+	    attach_socket_path(&c, socket_path) < 0)
+		return fail(1, "create %s: attach socket path under %s: %m", id, c.root);
 
 	/* The shim and runc must find the bundle whatever their directory. */
 	bundle = realpath(bundle_arg, NULL);
@@ -795,6 +930,10 @@ static int cmd_create(int argc, char **argv)
 	status = 1;
 	if (mkdir(c.root, 0700) < 0 && errno != EEXIST) {
 		fail(1, "create %s: make state root %s: %m", id, c.root);
+		goto out;
+	}
+	if (mkdir(socket_dir, 0700) < 0 && errno != EEXIST) {
+		fail(1, "create %s: make socket directory %s: %m", id, socket_dir);
 		goto out;
 	}
 	if (mkdir(c.dir, 0700) < 0) {
@@ -813,6 +952,20 @@ static int cmd_create(int argc, char **argv)
 	}
 	if (write_file_atomic(c.bundle_path, bundle_line, strlen(bundle_line), 0600) < 0) {
 		fail(1, "create %s: write %s: %m", id, c.bundle_path);
+		goto out;
+	}
+	if (asprintf(&socket_line, "%s\n", socket_path) < 0) {
+		socket_line = NULL;
+		fail(1, "create %s: out of memory", id);
+		goto out;
+	}
+	if (write_file_atomic(c.attach_path, socket_line, strlen(socket_line), 0600) < 0) {
+		fail(1, "create %s: write %s: %m", id, c.attach_path);
+		goto out;
+	}
+	/* attach reads this marker to know the container has a terminal. */
+	if (tty && write_file_atomic(c.tty_path, "", 0, 0600) < 0) {
+		fail(1, "create %s: write %s: %m", id, c.tty_path);
 		goto out;
 	}
 
@@ -836,10 +989,24 @@ static int cmd_create(int argc, char **argv)
 		"--shimmy-log-level", "DEBUG",
 		"--syncpipe-fd", sync_fd_text,
 		"--runtime", (char *)c.runtime,
-		with_stdin ? "--stdin" : NULL,
-		stdin_once ? "--stdin-once" : NULL,
-		NULL,
+		"--container-attachfile", socket_path,
+		"--attach-seqpacket",
+		/* Room for the optional flags, filled in below, and the NULL
+		 * that ends the list: --terminal --container-ctlfile PATH
+		 * --stdin --stdin-once. */
+		NULL, NULL, NULL, NULL, NULL, NULL,
 	};
+	size_t shim_argc = sizeof(shim_argv) / sizeof(shim_argv[0]) - 6;
+
+	if (tty) {
+		shim_argv[shim_argc++] = "--terminal";
+		shim_argv[shim_argc++] = "--container-ctlfile";
+		shim_argv[shim_argc++] = c.ctl_path;
+	}
+	if (with_stdin)
+		shim_argv[shim_argc++] = "--stdin";
+	if (stdin_once)
+		shim_argv[shim_argc++] = "--stdin-once";
 	shim_pid = fork();
 	if (shim_pid < 0) {
 		fail(1, "create %s: fork: %m", id);
@@ -882,11 +1049,15 @@ static int cmd_create(int argc, char **argv)
 	discard = false;
 	status = handle_report(&c, report, &discard);
 out:
+	/* A shim that failed after listening may have left its socket. */
+	if (discard && remove_attach_socket(socket_path) < 0)
+		fail(1, "create %s: remove attach socket %s: %m", id, socket_path);
 	if (discard && remove_state(&c) < 0 && errno != ENOENT)
 		fail(1, "create %s: remove %s: %m", id, c.dir);
 	close_fd(&sync_pipe[0]);
 	close_fd(&sync_pipe[1]);
 	free(report);
+	free(socket_line);
 	free(bundle_line);
 	free(bundle);
 	return status;
@@ -1142,14 +1313,47 @@ static int cmd_kill(int argc, char **argv)
 	return simple_runtime_command(&c, "kill", kill_argv);
 }
 
+/* How the container ended, from its exit file, as a shell shows it: its
+ * exit code, or 128+N when killed by signal N. The file's text, trimmed,
+ * is left in text (cap bytes). Returns -1 after saying why, as operation,
+ * if the file cannot be read or holds neither. */
+static int exit_file_status(const struct container *c, const char *operation, char *text,
+			    size_t cap)
+{
+	struct flat_json obj;
+	const char *reason;
+	long long value;
+	int status;
+
+	if (read_small_file(c->exit_path, text, cap) < 0)
+		return fail(-1, "%s %s: read %s: %m", operation, c->id, c->exit_path);
+	trim_end(text);
+	if (flat_json_parse(text, &obj) < 0)
+		return fail(-1, "%s %s: %s: not a flat JSON object: %s", operation, c->id,
+			    c->exit_path, text);
+
+	/* {"at":...,"reason":"exited","exitCode":N} or {...,"reason":"signaled","signal":N} */
+	reason = flat_json_string(&obj, "reason");
+	if (reason && strcmp(reason, "exited") == 0 && flat_json_number(&obj, "exitCode", &value) &&
+	    value >= 0 && value <= 255)
+		status = (int)value;
+	else if (reason && strcmp(reason, "signaled") == 0 &&
+		 flat_json_number(&obj, "signal", &value) && value > 0 && value < 128)
+		status = 128 + (int)value;
+	else
+		status = -1;
+	flat_json_free(&obj);
+	if (status < 0)
+		return fail(-1, "%s %s: %s: no exit code or signal in %s", operation, c->id,
+			    c->exit_path, text);
+	return status;
+}
+
 /* shimctl wait ID: wait for the exit file, print it, and exit as the
  * container did: its exit code, or 128+N when killed by signal N. */
 static int cmd_wait(int argc, char **argv)
 {
 	char exit_text[1024];
-	struct flat_json obj;
-	const char *reason;
-	long long value;
 	struct container c;
 	int status;
 
@@ -1170,28 +1374,9 @@ static int cmd_wait(int argc, char **argv)
 		if (sleep_ms(WAIT_POLL_MS) < 0)
 			return fail(1, "wait %s: sleep: %m", c.id);
 	}
-	if (read_small_file(c.exit_path, exit_text, sizeof(exit_text)) < 0)
-		return fail(1, "wait %s: read %s: %m", c.id, c.exit_path);
-	trim_end(exit_text);
-	if (flat_json_parse(exit_text, &obj) < 0)
-		return fail(1, "wait %s: %s: not a flat JSON object: %s", c.id, c.exit_path,
-			    exit_text);
-
-	/* {"at":...,"reason":"exited","exitCode":N} or {...,"reason":"signaled","signal":N} */
-	reason = flat_json_string(&obj, "reason");
-	if (reason && strcmp(reason, "exited") == 0 && flat_json_number(&obj, "exitCode", &value) &&
-	    value >= 0 && value <= 255)
-		status = (int)value;
-	else if (reason && strcmp(reason, "signaled") == 0 &&
-		 flat_json_number(&obj, "signal", &value) && value > 0 && value < 128)
-		status = 128 + (int)value;
-	else
-		status = -1;
-	flat_json_free(&obj);
+	status = exit_file_status(&c, "wait", exit_text, sizeof(exit_text));
 	if (status < 0)
-		return fail(1, "wait %s: %s: no exit code or signal in %s", c.id, c.exit_path,
-			    exit_text);
-
+		return 1;
 	if (dprintf(STDOUT_FILENO, "%s\n", exit_text) < 0)
 		return fail(1, "wait %s: write stdout: %m", c.id);
 	return status;
@@ -1201,6 +1386,7 @@ static int cmd_wait(int argc, char **argv)
  * the shim writes the exit file and exits, and we remove the state. */
 static int cmd_delete(int argc, char **argv)
 {
+	char socket_path[PATH_MAX];
 	struct container c;
 	long long deadline;
 	int status;
@@ -1232,15 +1418,657 @@ static int cmd_delete(int argc, char **argv)
 		if (sleep_ms(WAIT_POLL_MS) < 0)
 			return fail(1, "delete %s: sleep: %m", c.id);
 	}
+	/* The shim removes its socket when it exits; one that died did not.
+	 * Either failure is reported, but the state still goes. */
+	if (read_attach_record(&c, socket_path) < 0) {
+		if (errno != ENOENT) /* ENOENT: created without one */
+			status = fail(1, "delete %s: read %s: %m", c.id, c.attach_path);
+	} else if (remove_attach_socket(socket_path) < 0) {
+		status = fail(1, "delete %s: remove attach socket %s: %m", c.id, socket_path);
+	}
 	if (remove_state(&c) < 0)
 		return fail(1, "delete %s: remove %s: %m", c.id, c.dir);
+	return status;
+}
+
+/* ---- attach and resize ----
+ * Both talk to the shim, not to runc: attach to its attach socket
+ * (--container-attachfile, SOCK_SEQPACKET), resize to its control FIFO
+ * (--container-ctlfile). docs/attach.md and docs/terminal.md. */
+
+/* Detach keys, as docker has them: a short byte sequence that, typed on a
+ * terminal, ends the attach and leaves the container running. */
+struct detach_keys {
+	unsigned char keys[DETACH_KEYS_MAX];
+	size_t len;     /* 0: detaching is off */
+	size_t matched; /* keys[0, matched) have been typed and are held back */
+};
+
+/* Parse docker's --detach-keys syntax: comma-separated keys, each a single
+ * character, "ctrl-X" with X one of a-z @ [ \ ] ^ _, or "DEL". "" turns
+ * detaching off, as in podman. Returns -1 with errno EINVAL. */
+static int detach_keys_parse(const char *text, struct detach_keys *detach)
+{
+	/* ctrl-@ is byte 0, ctrl-a 1, ..., ctrl-z 26, ctrl-[ 27, ..., ctrl-_ 31. */
+	static const char ctrl_names[] = "@abcdefghijklmnopqrstuvwxyz[\\]^_";
+	const char *key = text;
+
+	detach->len = detach->matched = 0;
+	if (text[0] == '\0')
+		return 0;
+	for (;;) {
+		const char *comma = strchr(key, ',');
+		size_t len = comma ? (size_t)(comma - key) : strlen(key);
+		const char *ctrl;
+
+		if (detach->len == DETACH_KEYS_MAX)
+			goto invalid;
+		if (len == 1)
+			detach->keys[detach->len++] = (unsigned char)key[0];
+		else if (len == 6 && strncmp(key, "ctrl-", 5) == 0 &&
+			 (ctrl = strchr(ctrl_names, key[5])) != NULL)
+			detach->keys[detach->len++] = (unsigned char)(ctrl - ctrl_names);
+		else if (len == 3 && strncmp(key, "DEL", 3) == 0)
+			detach->keys[detach->len++] = 127;
+		else
+			goto invalid;
+		if (!comma)
+			return 0;
+		key = comma + 1;
+	}
+invalid:
+	errno = EINVAL;
+	return -1;
+}
+
+/* Pass n bytes typed on the terminal through the detach-key matcher: the
+ * bytes for the container are put in out (room for n + DETACH_KEYS_MAX)
+ * and counted in *out_len. Bytes that may start the sequence are held
+ * back. When the sequence breaks, the held bytes and the breaking one are
+ * let go, all but their longest tail that may still start it (so with
+ * ctrl-p,ctrl-q, typing ctrl-p ctrl-p ctrl-q sends one ctrl-p, then
+ * detaches). Returns true once the whole sequence is typed; the bytes
+ * after it are dropped. Pure: no I/O, only *detach changes. */
+static bool detach_keys_feed(struct detach_keys *detach, const unsigned char *in, size_t n,
+			     unsigned char *out, size_t *out_len)
+{
+	*out_len = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char typed[DETACH_KEYS_MAX];
+		size_t typed_len, keep;
+
+		if (detach->len == 0) {
+			out[(*out_len)++] = in[i];
+			continue;
+		}
+		if (in[i] == detach->keys[detach->matched]) {
+			if (++detach->matched == detach->len) {
+				detach->matched = 0;
+				return true;
+			}
+			continue;
+		}
+		/* The held bytes are keys[0, matched); matched < len, so
+		 * they and in[i] fit in typed. */
+		memcpy(typed, detach->keys, detach->matched);
+		typed[detach->matched] = in[i];
+		typed_len = detach->matched + 1;
+		/* All of typed is not a start of the sequence (in[i] broke
+		 * it); find the longest tail that is. */
+		keep = typed_len - 1;
+		while (keep > 0 && memcmp(typed + typed_len - keep, detach->keys, keep) != 0)
+			keep--;
+		memcpy(out + *out_len, typed, typed_len - keep);
+		*out_len += typed_len - keep;
+		detach->matched = keep;
+	}
+	return false;
+}
+
+/* Let go of the held bytes (at the end of input): they go to out, which
+ * has room for DETACH_KEYS_MAX; returns how many. */
+static size_t detach_keys_release(struct detach_keys *detach, unsigned char *out)
+{
+	size_t len = detach->matched;
+
+	memcpy(out, detach->keys, len);
+	detach->matched = 0;
+	return len;
+}
+
+/* Write one "1 COLS ROWS" line to the shim's control FIFO. Opened anew
+ * each time and non-blocking: with nobody reading (the shim is gone) open
+ * fails with ENXIO instead of hanging (fifo(7)); a line this short is
+ * written whole (PIPE_BUF). */
+static int write_resize_line(const struct container *c, unsigned cols, unsigned rows)
+{
+	char line[32];
+	int len = snprintf(line, sizeof(line), "1 %u %u\n", cols, rows);
+	int fd = open(c->ctl_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, line, (size_t)len) < 0) {
+		close_fd(&fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* How an attach session goes: on, or why it ended. */
+enum attach_end {
+	ATTACH_ONGOING,  /* not over yet */
+	ATTACH_CLOSED,   /* the shim closed the connection */
+	ATTACH_DETACHED, /* the detach keys were typed */
+	ATTACH_SIGNALED, /* SIGINT, SIGTERM, SIGHUP or SIGQUIT */
+	ATTACH_FAILED,   /* failed: what and error say why */
+};
+
+/* One attach session: the connection, our stdin and, when both ends are
+ * terminals, our terminal and the signals that concern it. */
+struct attach {
+	const struct container *c;
+	int sock;            /* SOCK_SEQPACKET, connected to the shim's socket */
+	int signal_fd;       /* terminal mode only; -1 otherwise */
+	bool terminal;       /* raw mode, window sizes, detach keys */
+	bool raw;            /* fd 0 is in raw mode; saved_termios undoes it */
+	struct termios saved_termios;
+	bool signals_blocked;
+	sigset_t saved_mask;
+	struct detach_keys detach;
+	/* Read from stdin, waiting for room in the socket: one packet. */
+	unsigned char input[ATTACH_INPUT_MAX + DETACH_KEYS_MAX];
+	char frame[FRAME_DATA_MAX + 1]; /* one frame per recv, always */
+	size_t input_len;
+	bool stdin_done;     /* EOF on stdin, or the shim takes no more input */
+	bool write_shut;     /* our write side is shut down */
+	bool warned_stream;  /* said once that a frame named an unknown stream */
+	bool warned_resize;  /* said once that resizing failed */
+	int end_signal;      /* ATTACH_SIGNALED: which */
+	const char *what;    /* ATTACH_FAILED: the operation, e.g. "read stdin" */
+	int error;           /* ATTACH_FAILED: its errno */
+};
+
+/* Record a failure to report once the terminal is back to normal (a
+ * message in raw mode would come out as a staircase). */
+static enum attach_end attach_failed(struct attach *a, const char *what)
+{
+	a->what = what;
+	a->error = errno;
+	return ATTACH_FAILED;
+}
+
+/* A warning in mid-session: in raw mode, "\n" no longer returns the
+ * carriage (cfmakeraw turns off OPOST), so end the line with "\r\n". */
+static void attach_warn(const struct attach *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void attach_warn(const struct attach *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "shimctl: attach %s: ", a->c->id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(a->raw ? "\r\n" : "\n", stderr);
+}
+
+/* Leave terminal mode, on every way out: the terminal as it was, then the
+ * signals. A SIGPIPE that a failed write left pending is dropped first,
+ * so that the failure ends in its message and status 1, not in death by
+ * SIGPIPE. Any other signal still pending is delivered on unblocking;
+ * the terminal is already fine by then. Safe to call more than once. */
+static void attach_end_terminal(struct attach *a)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	sigset_t pipe_only;
+
+	if (a->raw && tcsetattr(STDIN_FILENO, TCSANOW, &a->saved_termios) < 0)
+		fail(0, "attach %s: restore the terminal: %m", a->c->id);
+	a->raw = false;
+	close_fd(&a->signal_fd);
+	if (!a->signals_blocked)
+		return;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	while (sigtimedwait(&pipe_only, NULL, &no_wait) == SIGPIPE)
+		;
+	sigprocmask(SIG_SETMASK, &a->saved_mask, NULL);
+	a->signals_blocked = false;
+}
+
+/* Tell the shim our terminal's size, as it is now. Failing is worth a
+ * warning, not the end of the session. */
+static void attach_send_size(struct attach *a)
+{
+	struct winsize size;
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &size) < 0) {
+		if (!a->warned_resize)
+			attach_warn(a, "get the terminal size: %s", strerror(errno));
+		a->warned_resize = true;
+		return;
+	}
+	if (size.ws_col == 0 && size.ws_row == 0)
+		return; /* a terminal that does not know its size, as docker skips */
+	if (write_resize_line(a->c, size.ws_col, size.ws_row) < 0) {
+		if (!a->warned_resize)
+			attach_warn(a, "resize through %s: %s", a->c->ctl_path, strerror(errno));
+		a->warned_resize = true;
+	}
+}
+
+/* Terminal mode: block the signals we handle and read them from a
+ * signalfd, then put our terminal in raw mode, so that every key (ctrl-c,
+ * ctrl-z, ctrl-d too) goes to the container's terminal, which does the
+ * line editing and the echo. */
+static enum attach_end attach_terminal_setup(struct attach *a)
+{
+	struct termios raw;
+	sigset_t handled;
+
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGWINCH);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGHUP);
+	sigaddset(&handled, SIGQUIT);
+	/* Also SIGPIPE: a closed stdout must be an EPIPE we report after
+	 * restoring the terminal, not a death that leaves it raw. */
+	sigaddset(&handled, SIGPIPE);
+	if (sigprocmask(SIG_BLOCK, &handled, &a->saved_mask) < 0)
+		return attach_failed(a, "block signals");
+	a->signals_blocked = true;
+	a->signal_fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (a->signal_fd < 0)
+		return attach_failed(a, "signalfd");
+
+	if (tcgetattr(STDIN_FILENO, &a->saved_termios) < 0)
+		return attach_failed(a, "get the terminal's settings");
+	raw = a->saved_termios;
+	cfmakeraw(&raw);
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
+		return attach_failed(a, "put the terminal in raw mode");
+	a->raw = true;
+	attach_send_size(a);
+	return ATTACH_ONGOING;
+}
+
+/* Signals, in terminal mode. Returns ATTACH_SIGNALED for one that ends
+ * the session. */
+static enum attach_end attach_read_signals(struct attach *a)
+{
+	struct signalfd_siginfo info;
+
+	for (;;) {
+		ssize_t n = read(a->signal_fd, &info, sizeof(info));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return ATTACH_ONGOING;
+		if (n != (ssize_t)sizeof(info))
+			return attach_failed(a, "read signalfd");
+		switch (info.ssi_signo) {
+		case SIGWINCH:
+			attach_send_size(a);
+			break;
+		case SIGPIPE:
+			break; /* the write itself fails with EPIPE */
+		default:
+			a->end_signal = (int)info.ssi_signo;
+			return ATTACH_SIGNALED;
+		}
+	}
+}
+
+/* Once stdin is done and all it gave is sent, tell the shim so: it then
+ * closes the container's stdin if the container has --stdin-once. */
+static void attach_shut_input(struct attach *a)
+{
+	if (!a->stdin_done || a->input_len > 0 || a->write_shut)
+		return;
+	/* ENOTCONN: the shim is gone already; recv will say so. */
+	shutdown(a->sock, SHUT_WR);
+	a->write_shut = true;
+}
+
+/* Send the pending input as one packet, without blocking: when the
+ * container does not read its stdin, the shim stops reading us, and we
+ * must keep receiving its output meanwhile (else it drops us at 4 MiB). */
+static enum attach_end attach_send(struct attach *a)
+{
+	ssize_t n = send(a->sock, a->input, a->input_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return ATTACH_ONGOING;
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		/* The shim takes no more input; its output may still come. */
+		a->input_len = 0;
+		a->stdin_done = a->write_shut = true;
+		return ATTACH_ONGOING;
+	}
+	if (n < 0)
+		return attach_failed(a, "send to the shim");
+	/* A SOCK_SEQPACKET send is all or nothing, but be plain about it. */
+	memmove(a->input, a->input + n, a->input_len - (size_t)n);
+	a->input_len -= (size_t)n;
+	attach_shut_input(a);
+	return ATTACH_ONGOING;
+}
+
+/* Read what stdin has (poll said so). In terminal mode the bytes pass
+ * through the detach-key matcher first. */
+static enum attach_end attach_read_stdin(struct attach *a)
+{
+	unsigned char buf[ATTACH_INPUT_MAX];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return ATTACH_ONGOING;
+	if (n < 0)
+		return attach_failed(a, "read stdin");
+	if (n == 0) {
+		a->input_len += detach_keys_release(&a->detach, a->input + a->input_len);
+		a->stdin_done = true;
+	} else if (!a->terminal) {
+		memcpy(a->input, buf, (size_t)n);
+		a->input_len = (size_t)n;
+	} else if (detach_keys_feed(&a->detach, buf, (size_t)n, a->input, &a->input_len)) {
+		/* What came before the keys in the same read: one try. */
+		if (a->input_len > 0)
+			send(a->sock, a->input, a->input_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		return ATTACH_DETACHED;
+	}
+	if (a->input_len > 0)
+		return attach_send(a);
+	attach_shut_input(a);
+	return ATTACH_ONGOING;
+}
+
+/* Take what the shim sent. Each packet is one frame: a stream byte (1
+ * stdout, 2 stderr), then the data. */
+static enum attach_end attach_receive(struct attach *a)
+{
+	char *frame = a->frame;
+
+	/* A bounded number per wake-up, so stdin and signals get their turn. */
+	for (int round = 0; round < 16; round++) {
+		ssize_t n = recv(a->sock, frame, FRAME_DATA_MAX + 1, MSG_DONTWAIT);
+		int fd;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return ATTACH_ONGOING;
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return ATTACH_CLOSED;
+		if (n < 0)
+			return attach_failed(a, "receive from the shim");
+		if (frame[0] == 1) {
+			fd = STDOUT_FILENO;
+		} else if (frame[0] == 2) {
+			fd = STDERR_FILENO;
+		} else {
+			if (!a->warned_stream)
+				attach_warn(a, "ignoring output for unknown stream %d",
+					    (unsigned char)frame[0]);
+			a->warned_stream = true;
+			continue;
+		}
+		if (write_all(fd, frame + 1, (size_t)n - 1) < 0)
+			return attach_failed(a, fd == STDOUT_FILENO ? "write stdout" : "write stderr");
+	}
+	return ATTACH_ONGOING;
+}
+
+/* The session: one poll loop over the socket, stdin and the signalfd,
+ * until the shim hangs up, the detach keys, a signal or a failure. */
+static enum attach_end attach_loop(struct attach *a)
+{
+	enum attach_end end;
+
+	for (;;) {
+		struct pollfd fds[3] = {
+			{ .fd = a->sock, .events = POLLIN | (a->input_len > 0 ? POLLOUT : 0) },
+			/* Read stdin only when the last read is sent: the socket's
+			 * back-pressure reaches whoever writes to us. */
+			{ .fd = !a->stdin_done && a->input_len == 0 ? STDIN_FILENO : -1,
+			  .events = POLLIN },
+			{ .fd = a->signal_fd, .events = POLLIN }, /* -1: ignored */
+		};
+
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return attach_failed(a, "poll");
+		}
+		if (fds[2].revents) {
+			end = attach_read_signals(a);
+			if (end != ATTACH_ONGOING)
+				return end;
+		}
+		/* Output before hang-up: the last frames come with it. */
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			end = attach_receive(a);
+			if (end != ATTACH_ONGOING)
+				return end;
+		}
+		if ((fds[0].revents & POLLOUT) && a->input_len > 0) {
+			end = attach_send(a);
+			if (end != ATTACH_ONGOING)
+				return end;
+		}
+		/* POLLHUP: a pipe's writer is gone, maybe with data left;
+		 * POLLNVAL: no stdin at all. read says which: data, 0 or EBADF. */
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			end = attach_read_stdin(a);
+			if (end != ATTACH_ONGOING)
+				return end;
+		} else if (fds[1].revents & POLLNVAL) {
+			a->stdin_done = true;
+			attach_shut_input(a);
+		}
+	}
+}
+
+/* shimctl attach [--detach-keys KEYS] ID: copy our stdin to the
+ * container's, its stdout and stderr to ours, until the shim hangs up;
+ * then exit as the container did, once the exit file says how. When the
+ * container has a terminal and so do we, our terminal goes raw and
+ * follows the size of ours; the detach keys leave it running. */
+static int cmd_attach(int argc, char **argv)
+{
+	const char *id = NULL, *keys = DEFAULT_DETACH_KEYS;
+	char socket_path[PATH_MAX], exit_text[1024];
+	struct detach_keys detach;
+	struct attach *a = NULL;
+	enum attach_end end;
+	enum progress progress;
+	struct container c;
+	long long deadline;
+	int status;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--detach-keys") == 0 && i + 1 < argc)
+			keys = argv[++i];
+		else if (strncmp(argv[i], "--detach-keys=", 14) == 0)
+			keys = argv[i] + 14;
+		else if (argv[i][0] == '-' || id)
+			return fail(2, "attach: unexpected argument %s; "
+				       "usage: shimctl attach [--detach-keys KEYS] ID",
+				    argv[i]);
+		else
+			id = argv[i];
+	}
+	if (!id)
+		return fail(2, "attach: usage: shimctl attach [--detach-keys KEYS] ID");
+	if (detach_keys_parse(keys, &detach) < 0)
+		return fail(2, "attach %s: --detach-keys %s: use comma-separated keys, each "
+			       "one character, ctrl-X (X in a-z @ [ \\ ] ^ _) or DEL, "
+			       "e.g. ctrl-p,ctrl-q",
+			    id, keys);
+	status = open_container(&c, "attach", id, true);
+	if (status != 0)
+		return status;
+
+	a = calloc(1, sizeof(*a)); /* 64 KiB of buffers: not on the stack */
+	if (!a)
+		return fail(1, "attach %s: out of memory", id);
+	a->c = &c;
+	a->sock = a->signal_fd = -1;
+	a->detach = detach;
+	status = 1;
+	if (read_attach_record(&c, socket_path) < 0) {
+		if (errno == ENOENT)
+			fail(1, "attach %s: no attach socket recorded in %s "
+				"(created by an older shimctl?)",
+			     id, c.attach_path);
+		else
+			fail(1, "attach %s: read %s: %m", id, c.attach_path);
+		goto out;
+	}
+	a->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (a->sock < 0) {
+		fail(1, "attach %s: socket: %m", id);
+		goto out;
+	}
+	if (connect_unix(a->sock, socket_path) < 0) {
+		int connect_errno = errno;
+
+		/* The shim removes its socket when it exits; a shim that died
+		 * leaves one that refuses. */
+		progress = container_progress(&c);
+		errno = connect_errno;
+		if (progress == CONTAINER_EXITED)
+			fail(1, "attach %s: the container has exited; see shimctl logs %s", id, id);
+		else if (progress == CONTAINER_LOST)
+			fail(1, "attach %s: the shim is gone and wrote no %s; see %s", id,
+			     c.exit_path, c.shim_log_path);
+		else
+			fail(1, "attach %s: connect to %s: %m", id, socket_path);
+		goto out;
+	}
+
+	/* Raw mode only when both ends are terminals: the container's (the
+	 * marker) and ours. Otherwise the bytes are copied as they are. */
+	a->terminal = access(c.tty_path, F_OK) == 0 && isatty(STDIN_FILENO);
+	end = a->terminal ? attach_terminal_setup(a) : ATTACH_ONGOING;
+	if (end == ATTACH_ONGOING)
+		end = attach_loop(a);
+	/* Every way out of the session goes through here: the terminal first. */
+	attach_end_terminal(a);
+
+	switch (end) {
+	case ATTACH_FAILED:
+		errno = a->error;
+		fail(1, "attach %s: %s: %m", id, a->what);
+		goto out;
+	case ATTACH_SIGNALED:
+		status = 128 + a->end_signal; /* as if the signal had killed us */
+		goto out;
+	case ATTACH_DETACHED:
+		fprintf(stderr, "\ndetached from %s\n", id);
+		status = 0;
+		goto out;
+	case ATTACH_ONGOING: /* not returned by attach_loop */
+	case ATTACH_CLOSED:
+		break;
+	}
+
+	/* The shim closes its clients after writing the exit file, so it is
+	 * normally there already. If it does not come, the shim dropped us
+	 * (a client too far behind) and the container runs on. */
+	close_fd(&a->sock);
+	deadline = monotonic_ms() + ATTACH_EXIT_WAIT_MS;
+	while ((progress = container_progress(&c)) == CONTAINER_RUNNING &&
+	       monotonic_ms() < deadline) {
+		if (sleep_ms(ATTACH_EXIT_POLL_MS) < 0) {
+			fail(1, "attach %s: sleep: %m", id);
+			goto out;
+		}
+	}
+	switch (progress) {
+	case CONTAINER_EXITED:
+		status = exit_file_status(&c, "attach", exit_text, sizeof(exit_text));
+		if (status < 0)
+			status = 1;
+		break;
+	case CONTAINER_RUNNING:
+		fail(0, "attach %s: the shim closed the connection; the container is still "
+			"running (see %s)",
+		     id, c.shim_log_path);
+		status = 0;
+		break;
+	case CONTAINER_LOST:
+		fail(1, "attach %s: the shim is gone and wrote no %s; see %s", id, c.exit_path,
+		     c.shim_log_path);
+		break;
+	}
+out:
+	if (a) {
+		attach_end_terminal(a);
+		close_fd(&a->sock);
+		free(a);
+	}
+	return status;
+}
+
+/* A terminal dimension for resize: 1 to 65535, digits only. */
+static int parse_dimension(const char *text, unsigned *value)
+{
+	unsigned long number;
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9') {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	number = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || number < 1 || number > 65535) {
+		errno = EINVAL;
+		return -1;
+	}
+	*value = (unsigned)number;
 	return 0;
 }
 
-/* ---- attach and resize go here (later) ----
- * They will talk to the shim's attach socket (--container-attachfile) and
- * its control pipe; add their functions above this line and their rows to
- * the table below. */
+/* shimctl resize ID COLS ROWS: set the size of a --tty container's
+ * terminal; the kernel sends SIGWINCH to its foreground process group. */
+static int cmd_resize(int argc, char **argv)
+{
+	unsigned cols, rows;
+	struct container c;
+	int status;
+
+	if (argc != 3)
+		return fail(2, "resize: usage: shimctl resize ID COLS ROWS");
+	status = open_container(&c, "resize", argv[0], true);
+	if (status != 0)
+		return status;
+	if (parse_dimension(argv[1], &cols) < 0 || parse_dimension(argv[2], &rows) < 0)
+		return fail(2, "resize %s: COLS %s and ROWS %s must be numbers from 1 to 65535",
+			    c.id, argv[1], argv[2]);
+	if (access(c.tty_path, F_OK) < 0)
+		return fail(1, "resize %s: container %s has no terminal (created without --tty)",
+			    c.id, c.id);
+	if (write_resize_line(&c, cols, rows) < 0) {
+		/* The shim removes the FIFO when it exits (ENOENT); one that
+		 * died leaves a FIFO nobody reads (ENXIO). */
+		int write_errno = errno;
+		enum progress progress = container_progress(&c);
+
+		errno = write_errno;
+		if (progress == CONTAINER_EXITED)
+			return fail(1, "resize %s: the container has exited", c.id);
+		if (progress == CONTAINER_LOST)
+			return fail(1, "resize %s: the shim is gone; see %s", c.id, c.shim_log_path);
+		return fail(1, "resize %s: write %s: %m", c.id, c.ctl_path);
+	}
+	return 0;
+}
 
 static int cmd_help(int argc, char **argv);
 
@@ -1250,7 +2078,7 @@ static const struct command {
 	const char *synopsis;
 	const char *description;
 } commands[] = {
-	{ "create", cmd_create, "create [ID] --bundle DIR [--stdin [--stdin-once]]",
+	{ "create", cmd_create, "create [ID] --bundle DIR [--tty] [--stdin [--stdin-once]]",
 	  "create a container; print its ID" },
 	{ "start", cmd_start, "start ID", "start the created container's process" },
 	{ "state", cmd_state, "state ID", "print {\"id\",\"shimPid\",\"runc\",\"exit\"} as JSON" },
@@ -1258,7 +2086,9 @@ static const struct command {
 	{ "kill", cmd_kill, "kill ID [SIGNAL]", "send SIGNAL (default TERM) to the container" },
 	{ "wait", cmd_wait, "wait ID", "wait for the exit; print exit.json, exit with its code" },
 	{ "delete", cmd_delete, "delete ID", "kill it if need be; remove it and its state" },
-	/* attach and resize: their rows go here. */
+	{ "attach", cmd_attach, "attach [--detach-keys KEYS] ID",
+	  "connect to its stdin, stdout and stderr (see below)" },
+	{ "resize", cmd_resize, "resize ID COLS ROWS", "resize a --tty container's terminal" },
 	{ "help", cmd_help, "help", "show this help" },
 };
 
@@ -1271,8 +2101,19 @@ static int cmd_help(int argc, char **argv)
 	       "/ID);\n"
 	       "shim: $SHIMCTL_SHIM (default: next to shimctl, else PATH); runtime: "
 	       "$SHIMCTL_RUNTIME (default runc).\n\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  shimctl %-50s %s\n", commands[i].synopsis, commands[i].description);
+	/* A synopsis too long for the column gets its description below. */
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strlen(commands[i].synopsis) > 34)
+			printf("  shimctl %s\n  %-42s %s\n", commands[i].synopsis, "",
+			       commands[i].description);
+		else
+			printf("  shimctl %-34s %s\n", commands[i].synopsis, commands[i].description);
+	}
+	printf("\nattach copies stdin to the container and its output back, and exits with\n"
+	       "the container's exit code once it has exited. For a --tty container, on a\n"
+	       "terminal, it works in raw mode, follows the window size, and the detach\n"
+	       "keys (docker's default " DEFAULT_DETACH_KEYS ") leave it running;\n"
+	       "--detach-keys takes docker's syntax, e.g. ctrl-a,d (\"\" turns them off).\n");
 	if (fflush(stdout) != 0)
 		return fail(1, "help: write stdout: %m");
 	return 0;

@@ -675,6 +675,11 @@ SHIMCTL_TESTS=(
 	shimctl_lifecycle
 )
 
+# The tests of later features live in files of their own, each adding its
+# test functions to SHIM_TESTS.
+source "$REPO_ROOT/tests/attach.sh"
+source "$REPO_ROOT/tests/logging.sh"
+
 main() {
 	local name
 	local -a selected=("$@")

@@ -1,0 +1,1 @@
+# attach.sh: integration tests of the attach socket (issue 3); sourced by integration.sh.
