@@ -57,8 +57,13 @@ build/asan/shimctl: $(addprefix build/asan/,$(SHIMCTL_OBJS))
 tests/attach-probe: tests/attach-probe.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-tests/unit: tests/unit.c args.c runtime.c log.c util.c $(HEADERS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) $(CHECK_CFLAGS) -I. -o $@ tests/unit.c args.c runtime.c log.c util.c $(LDFLAGS) $(CHECK_LIBS)
+# Runs a command on a real pty and talks to it, for the terminal tests.
+tests/pty-driver: tests/pty-driver.c
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lutil
+
+UNIT_SOURCES = args.c runtime.c io.c log.c util.c
+tests/unit: tests/unit.c $(UNIT_SOURCES) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) $(CHECK_CFLAGS) -I. -o $@ tests/unit.c $(UNIT_SOURCES) $(LDFLAGS) $(CHECK_LIBS)
 
 # Install whatever is missing, with one apt-get update first.
 deps:
@@ -75,7 +80,7 @@ unit: deps
 	tests/unit
 
 integration: deps
-	$(MAKE) all build/asan/shim build/asan/shimctl tests/attach-probe
+	$(MAKE) all build/asan/shim build/asan/shimctl tests/attach-probe tests/pty-driver
 	bundle-example/prepare.sh
 	tests/integration.sh
 
@@ -99,4 +104,4 @@ install: all
 	install -m 0755 shim shimctl $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf *.o shim shimctl tests/unit tests/attach-probe build
+	rm -rf *.o shim shimctl tests/unit tests/attach-probe tests/pty-driver build

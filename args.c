@@ -197,6 +197,12 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 			return usage_error(error, error_len, "%s needs a value; see shim --help",
 					   argv[optind - 1]);
 		default:
+			/* "-bundle" reaches getopt as short options, of which we
+			 * have none; until the last of them, optind still points
+			 * at it. */
+			if (optopt != 0 && optind < argc && argv[optind][0] == '-' &&
+			    argv[optind][1] == optopt)
+				optind++;
 			return usage_error(error, error_len, "unknown flag %s; see shim --help",
 					   argv[optind - 1]);
 		}

@@ -52,7 +52,7 @@ static int open_for_append(const char *path, unsigned long long *size)
 int log_writer_open(struct log_writer *log, const char *path, enum log_format format,
 		    unsigned long long size_max)
 {
-	*log = (struct log_writer){ .path = path, .format = format, .size_max = size_max };
+	*log = (struct log_writer){ .fd = -1, .path = path, .format = format, .size_max = size_max };
 	log->stage = malloc(LOG_STAGE_SIZE);
 	if (!log->stage)
 		return -1;
@@ -106,7 +106,6 @@ static int rotate(struct log_writer *log)
 struct record_batch {
 	struct log_writer *log;
 	struct iovec iov[IOV_MAX];
-	size_t output_bytes[IOV_MAX]; /* how much of each iovec is container output */
 	int count;
 	size_t bytes;
 	size_t staged; /* bytes of log->stage in use */
@@ -127,8 +126,8 @@ static int batch_flush(struct record_batch *batch)
 			continue;
 		if (n < 0) {
 			for (int i = first; i < batch->count; i++) {
-				log->dropped_bytes += batch->output_bytes[i];
-				log->dropped_unreported += batch->output_bytes[i];
+				log->dropped_bytes += batch->iov[i].iov_len;
+				log->dropped_unreported += batch->iov[i].iov_len;
 			}
 			log->write_errno = log->dropped_errno = errno;
 			refused = true;
@@ -150,7 +149,7 @@ static int batch_flush(struct record_batch *batch)
 	return refused ? -1 : 0;
 }
 
-static void batch_add(struct record_batch *batch, const char *data, size_t len, bool is_output)
+static void batch_add(struct record_batch *batch, const char *data, size_t len)
 {
 	struct iovec *last = batch->count > 0 ? &batch->iov[batch->count - 1] : NULL;
 
@@ -158,18 +157,16 @@ static void batch_add(struct record_batch *batch, const char *data, size_t len, 
 		char *staged = batch->log->stage + batch->staged;
 		memcpy(staged, data, len);
 		batch->staged += len;
-		batch->bytes += len;
 		/* Right after the previous staged piece: grow that iovec. */
 		if (last && (char *)last->iov_base + last->iov_len == staged) {
 			last->iov_len += len;
-			batch->output_bytes[batch->count - 1] += is_output ? len : 0;
+			batch->bytes += len;
 			return;
 		}
 		data = staged;
 	}
 	batch->iov[batch->count].iov_base = (void *)data;
 	batch->iov[batch->count].iov_len = len;
-	batch->output_bytes[batch->count] = is_output ? len : 0;
 	batch->count++;
 	batch->bytes += len;
 }
@@ -191,10 +188,10 @@ static void batch_add_record(struct record_batch *batch, const char *prefix, siz
 		if (log->size > 0 && rotate(log) < 0)
 			log->write_errno = errno; /* keep writing to the old file */
 	}
-	batch_add(batch, prefix, prefix_len, false);
-	batch_add(batch, content, content_len, true);
+	batch_add(batch, prefix, prefix_len);
+	batch_add(batch, content, content_len);
 	if (add_newline)
-		batch_add(batch, "\n", 1, false);
+		batch_add(batch, "\n", 1);
 }
 
 /* "<time> stdout F " (k8s-file) or "<time> stdout " (shimmy). */
@@ -213,7 +210,7 @@ int log_writer_report_drops(struct log_writer *log, const struct timespec *now)
 {
 	char time_text[RFC3339_LEN + 1], prefix[64], message[160], last_byte = '\n';
 	struct record_batch batch = { .log = log };
-	unsigned long long dropped = log->dropped_unreported;
+	unsigned long long dropped = log->dropped_unreported, dropped_total = log->dropped_bytes;
 	size_t prefix_len, message_len;
 	struct stat info;
 	int read_fd;
@@ -226,21 +223,22 @@ int log_writer_report_drops(struct log_writer *log, const struct timespec *now)
 	read_fd = open(log->path, O_RDONLY | O_CLOEXEC);
 	if (read_fd >= 0 && fstat(read_fd, &info) == 0 && info.st_size > 0 &&
 	    pread(read_fd, &last_byte, 1, info.st_size - 1) == 1 && last_byte != '\n')
-		batch_add(&batch, "\n", 1, false);
+		batch_add(&batch, "\n", 1);
 	close_fd(&read_fd);
 	format_rfc3339(time_text, now);
 	prefix_len = format_prefix(prefix, sizeof(prefix), log->format, time_text, STREAM_STDERR, 'F');
 	message_len = (size_t)snprintf(message, sizeof(message),
-				       "[shim] %llu bytes of container output were dropped: %s\n",
+				       "[shim] %llu bytes of log were dropped: %s\n",
 				       dropped, strerror(log->dropped_errno));
 	batch_add_record(&batch, prefix, prefix_len, message, message_len, false);
-	/* The notice is ours, not container output: if it is refused too it
-	 * is not counted as dropped, and is tried again with the next batch. */
-	for (int i = 0; i < batch.count; i++)
-		batch.output_bytes[i] = 0;
-	if (batch_flush(&batch) < 0)
+	/* If the notice is refused too, it is not itself counted as dropped
+	 * (it is not the container's); it is tried again with the next batch. */
+	if (batch_flush(&batch) < 0) {
+		log->dropped_bytes = dropped_total;
+		log->dropped_unreported = dropped;
 		return -1;
-	log->dropped_unreported -= dropped;
+	}
+	log->dropped_unreported = 0;
 	return 0;
 }
 

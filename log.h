@@ -30,7 +30,7 @@ struct log_writer {
 	enum log_format format;
 	unsigned long long size_max;      /* rotate before passing this; 0: never */
 	unsigned long long size;          /* bytes in the current file */
-	unsigned long long dropped_bytes; /* container output the file refused, in all */
+	unsigned long long dropped_bytes; /* log bytes the file refused, in all */
 	unsigned long long dropped_unreported; /* ... not yet told in a record */
 	int dropped_errno;                /* why output was last dropped */
 	char *stage;                      /* LOG_STAGE_SIZE bytes, see log.c */
@@ -61,9 +61,9 @@ int log_writer_report_drops(struct log_writer *log, const struct timespec *now);
  * again with the next bytes, so a line that arrives in pieces is one
  * record. With at_eof everything is consumed, an unfinished last line
  * becoming one record (a P record in k8s-file).
- * A failed write never stops the framing: the container output it held
- * is counted in dropped_bytes and write_errno says why, so the pipes keep
- * draining and the container never waits for the disk. */
+ * A failed write never stops the framing: the bytes of the records it
+ * held are counted in dropped_bytes and write_errno says why, so the pipes
+ * keep draining and the container never waits for the disk. */
 size_t log_writer_frame(struct log_writer *log, enum stream_id stream, const char *data,
 			size_t len, bool at_eof, const struct timespec *now);
 

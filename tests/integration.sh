@@ -679,6 +679,7 @@ SHIMCTL_TESTS=(
 # test functions to SHIM_TESTS.
 source "$REPO_ROOT/tests/attach.sh"
 source "$REPO_ROOT/tests/logging.sh"
+source "$REPO_ROOT/tests/terminal.sh"
 
 main() {
 	local name
