@@ -36,6 +36,11 @@
 #define CLIENT_BACKLOG_MAX (4 * 1024 * 1024)
 /* Bytes from clients waiting for the container to read its stdin. */
 #define STDIN_BUFFER_MAX (256 * 1024)
+/* The most one read from a client takes. On a SOCK_SEQPACKET socket one
+ * read is one packet, and a packet larger than the buffer is cut (the rest
+ * is lost), so clients are read only while the stdin buffer has room for
+ * a whole one (stdin_has_room). */
+#define CLIENT_READ_MAX (64 * 1024)
 /* At exit, how long clients get to take the output they are owed. */
 #define FINISH_FLUSH_MS 2000
 
@@ -153,6 +158,11 @@ size_t io_read_runtime_error(struct container_io *io, char *buf, size_t cap)
 
 /* ---- attach clients ---------------------------------------------------- */
 
+static bool stdin_has_room(const struct container_io *io)
+{
+	return STDIN_BUFFER_MAX - io->stdin_len >= CLIENT_READ_MAX;
+}
+
 /* What a client should wake us for: bytes to read while the stdin buffer
  * has room (otherwise it waits: back-pressure), room to write while it
  * has a backlog. */
@@ -160,7 +170,7 @@ static void client_update_events(struct container_io *io, struct attach_client *
 {
 	uint32_t events = 0;
 
-	if (!client->input_done && io->stdin_len < STDIN_BUFFER_MAX)
+	if (!client->input_done && stdin_has_room(io))
 		events |= EPOLLIN;
 	if (client->backlog.end > client->backlog.start)
 		events |= EPOLLOUT;
@@ -330,7 +340,7 @@ static void stdin_close(struct container_io *io)
  * read (client_update_events), so memory stays bounded. */
 static void stdin_flush(struct container_io *io)
 {
-	bool was_full = io->stdin_len >= STDIN_BUFFER_MAX;
+	bool was_full = !stdin_has_room(io);
 	size_t written = 0;
 
 	while (io->stdin_fd >= 0 && written < io->stdin_len) {
@@ -360,7 +370,7 @@ static void stdin_flush(struct container_io *io)
 			stdin_close(io);
 		}
 	}
-	if (was_full && io->stdin_len < STDIN_BUFFER_MAX) {
+	if (was_full && stdin_has_room(io)) {
 		for (struct attach_client *client = io->clients; client; client = client->next)
 			client_update_events(io, client);
 	}
@@ -390,17 +400,23 @@ static void client_input_done(struct container_io *io, struct attach_client *cli
  * read and dropped, so the client's EOF is still seen. */
 static void client_read(struct container_io *io, struct attach_client *client)
 {
-	char discard[4096];
+	char discard[CLIENT_READ_MAX];
 	bool to_stdin = io->stdin_fd >= 0 && !io->stdin_close_pending;
 	char *buf = to_stdin ? io->stdin_buf + io->stdin_len : discard;
-	size_t room = to_stdin ? STDIN_BUFFER_MAX - io->stdin_len : sizeof(discard);
 	ssize_t n;
 
-	if (room == 0)
+	if (to_stdin && !stdin_has_room(io))
 		return; /* full: client_update_events stops asking */
+	/* MSG_TRUNC: a packet's real length, even when it was cut. (Only on
+	 * seqpacket: on a stream socket it would discard bytes.) */
 	do
-		n = read(client->fd, buf, room);
+		n = recv(client->fd, buf, CLIENT_READ_MAX, io->attach_seqpacket ? MSG_TRUNC : 0);
 	while (n < 0 && errno == EINTR);
+	if (n > CLIENT_READ_MAX) {
+		log_warn(io->diag, "attach client fd %d sent a %zd-byte packet; only %d bytes kept",
+			 client->fd, n, CLIENT_READ_MAX);
+		n = CLIENT_READ_MAX;
+	}
 	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n < 0) {
@@ -418,7 +434,7 @@ static void client_read(struct container_io *io, struct attach_client *client)
 	if (to_stdin) {
 		io->stdin_len += (size_t)n;
 		stdin_flush(io);
-		if (io->stdin_len >= STDIN_BUFFER_MAX)
+		if (!stdin_has_room(io))
 			for (struct attach_client *c = io->clients; c; c = c->next)
 				client_update_events(io, c);
 	}
@@ -493,6 +509,7 @@ int io_attach_listen(struct container_io *io, const char *path, bool seqpacket)
 	    S_ISSOCK(existing.st_mode))
 		unlinkat(io->listen_dir_fd, io->listen_name, 0);
 
+	io->attach_seqpacket = seqpacket;
 	io->listen_fd = socket(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC |
 						SOCK_NONBLOCK, 0);
 	if (io->listen_fd < 0)

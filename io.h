@@ -71,6 +71,7 @@ struct container_io {
 
 	/* the attach socket */
 	int listen_fd;
+	bool attach_seqpacket;    /* SOCK_SEQPACKET: one frame, one packet */
 	int listen_dir_fd;        /* O_PATH fd of its directory, to bind and remove it */
 	const char *listen_name;  /* its name in that directory */
 	struct attach_client *clients;

@@ -153,42 +153,66 @@ void console_socket_close(struct runtime *rt)
 	rmdir(rt->console_dir);
 }
 
+/* The JSON string starting at the quote at p: its end (the closing quote),
+ * or NULL if it never ends. */
+static const char *json_string_end(const char *p)
+{
+	for (p++; *p && *p != '"'; p++)
+		if (*p == '\\' && p[1])
+			p++;
+	return *p ? p : NULL;
+}
+
+static const char *skip_json_space(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
 int config_wants_terminal(const char *config_json, bool *terminal)
 {
-	/* The only "terminal" key in an OCI config is process.terminal. Walk
-	 * the text as JSON tokens so a "terminal" inside a string value (an
-	 * argument, say) is not mistaken for the key. */
+	/* We want process.terminal: the key "terminal" one level inside the
+	 * object that is the value of the top-level key "process". Walk the
+	 * text as JSON tokens, counting depth, so the same word elsewhere (an
+	 * annotation, an argument) is not mistaken for it. */
+	int depth = 0, process_depth = -1;
 	const char *p = config_json;
 
 	*terminal = false;
 	while (*p) {
-		const char *start;
-		if (*p != '"') {
-			p++;
-			continue;
-		}
-		start = ++p;
-		while (*p && *p != '"')
-			p += (*p == '\\' && p[1]) ? 2 : 1;
-		if (!*p)
-			break;
-		if (p - start == 8 && memcmp(start, "terminal", 8) == 0) {
-			const char *value = p + 1;
-			while (*value == ' ' || *value == '\t' || *value == '\n' || *value == '\r')
-				value++;
-			if (*value == ':') {
-				value++;
-				while (*value == ' ' || *value == '\t' || *value == '\n' || *value == '\r')
-					value++;
-				if (strncmp(value, "true", 4) == 0) {
-					*terminal = true;
-					return 0;
+		const char *end, *value;
+
+		if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			if (depth == process_depth)
+				return 0; /* the process object ended without it */
+			depth--;
+		} else if (*p == '"') {
+			end = json_string_end(p);
+			if (!end)
+				break;
+			value = skip_json_space(end + 1);
+			if (*value == ':') { /* a key */
+				size_t len = (size_t)(end - p - 1);
+				value = skip_json_space(value + 1);
+				if (depth == 1 && len == 7 && memcmp(p + 1, "process", 7) == 0 &&
+				    *value == '{') {
+					process_depth = 2;
+				} else if (depth == process_depth && len == 8 &&
+					   memcmp(p + 1, "terminal", 8) == 0) {
+					if (strncmp(value, "true", 4) == 0) {
+						*terminal = true;
+						return 0;
+					}
+					if (strncmp(value, "false", 5) == 0)
+						return 0;
+					errno = EINVAL;
+					return -1;
 				}
-				if (strncmp(value, "false", 5) == 0)
-					return 0;
-				errno = EINVAL;
-				return -1;
 			}
+			p = end;
 		}
 		p++;
 	}

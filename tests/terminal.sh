@@ -55,8 +55,8 @@ term_cpu_ticks() {
 }
 
 # A whole session: a command, a resize from outside, one through attach's
-# SIGWINCH, the detach keys, attach again, exit. The terminal is restored
-# after each attach, and the log holds the session.
+# SIGWINCH, the detach keys; attach again and SIGTERM; attach again, exit.
+# The terminal is restored after each attach, and the log holds the session.
 terminal_session() {
 	local id state log
 	term_shimctl
@@ -88,6 +88,15 @@ EOF
 	assert_contains "$state" '"exit":null}' "shimctl state after detaching"
 	shim_alive "$TERM_SHIM_PID" || fail "shim $TERM_SHIM_PID is gone after detaching"
 
+	# Ended by SIGTERM, attach restores the terminal too.
+	term_drive sigterm -- "$SHIMCTL" attach "$id" <<'EOF'
+wait-raw
+run kill -TERM "$PTY_DRIVER_PID"
+wait-exit 143
+check-termios-restored
+EOF
+	shim_alive "$TERM_SHIM_PID" || fail "shim $TERM_SHIM_PID is gone after attach got SIGTERM"
+
 	term_drive second -- "$SHIMCTL" attach "$id" <<'EOF'
 wait-raw
 send exit 5\r
@@ -97,10 +106,11 @@ EOF
 	wait_for shim_gone "$TERM_SHIM_PID"
 	assert_match "$(<"$SHIMCTL_ROOT/$id/exit.json")" \
 		'^\{"at":"'"$TS_RE"'","reason":"exited","exitCode":5\}$' "exit file"
-	log=$(timeout 30 "$SHIMCTL" logs "$id")
-	assert_match "$log" $'(^|\n)42\r(\n|$)' "shimctl logs"
-	assert_match "$log" $'(^|\n)40 100\r(\n|$)' "shimctl logs"
-	assert_match "$log" $'(^|\n)33 77\r(\n|$)' "shimctl logs"
+	# Lines from a pty end in \r\n.
+	log=$(timeout 30 "$SHIMCTL" logs "$id" | tr -d '\r')
+	assert_match "$log" $'(^|\n)42(\n|$)' "shimctl logs"
+	assert_match "$log" $'(^|\n)40 100(\n|$)' "shimctl logs"
+	assert_match "$log" $'(^|\n)33 77(\n|$)' "shimctl logs"
 	timeout 30 "$SHIMCTL" delete "$id"
 	assert_no_file "$SHIMCTL_ROOT/$id" "state dir after delete"
 }
@@ -150,10 +160,10 @@ term_create_fails() {
 	shift 2
 	register_container "$id"
 	timeout 30 "$SHIMCTL" create "$id" "$@" >"$T/$id.out" 2>"$T/$id.err" || rc=$?
+	assert_contains "$(<"$T/$id.err")" "$message" "shimctl create $*: stderr"
+	assert_eq 1 "$(wc -l <"$T/$id.err")" "shimctl create $*: stderr lines"
 	assert_eq 1 "$rc" "shimctl create $*: exit status"
 	assert_eq "" "$(<"$T/$id.out")" "shimctl create $*: stdout"
-	assert_eq 1 "$(wc -l <"$T/$id.err")" "shimctl create $*: stderr lines"
-	assert_contains "$(<"$T/$id.err")" "$message" "shimctl create $*: stderr"
 	assert_no_file "$SHIMCTL_ROOT/$id" "state dir after the failed create"
 	# The shim's daemon, whose pid file went with the state dir.
 	wait_for term_no_process_with "$id"
@@ -172,7 +182,7 @@ term_no_process_with() {
 # FIFO had a writer come and go too. A loop spinning on any of these
 # burns the whole two seconds; an idle shim uses a few ticks at most.
 terminal_exit_while_attached_no_busy_loop() {
-	local id driver rc=0 ticks last hz limit
+	local id driver rc=0 ticks last hz limit deadline
 	term_shimctl
 	id=$(cid tty-idle)
 	make_bundle "$T/bundle" --terminal -- /bin/sh -c \
@@ -187,11 +197,14 @@ wait-exit 3
 check-termios-restored
 EOF
 	driver=$!
-	# Sample until the daemon is gone; the last sample is its total.
+	# Sample every 20 ms until the daemon is gone (a zombie still has its
+	# times); the last sample is its total.
 	last=
+	deadline=$(($(us_now) + $(us_from "$WAIT_TIMEOUT") + 5000000))
 	while ticks=$(term_cpu_ticks "$TERM_SHIM_PID"); do
 		last=$ticks
 		shim_alive "$TERM_SHIM_PID" || break
+		(($(us_now) < deadline)) || fail "shim $TERM_SHIM_PID still running, $last ticks used so far"
 		sleep 0.02
 	done
 	wait "$driver" || rc=$?
@@ -221,17 +234,20 @@ ctl_fifo_tolerates_garbage() {
 	assert_eq 600 "$(stat -c %a "$T/ctl")" "control FIFO mode"
 	"$RUNC" start "$id"
 	# The traps are set once "ready" is out (a pty ends lines with \r\n).
-	wait_for grep -qE "^$TS_RE stdout ready"$'\r'"$" "$T/container.log"
+	wait_for grep -qE "^$TS_RE stdout ready"$'\r'"$" "$T/container.log" ||
+		fail "the container never said ready"
 
 	# Two writers, one after the other, each opening and closing it.
 	sh -c 'printf "hello\n" >"$1"' sh "$T/ctl"
 	sh -c 'printf "1 80 24\n" >"$1"' sh "$T/ctl"
-	wait_for grep -qE "^$TS_RE stdout 24 80"$'\r'"$" "$T/container.log"
+	wait_for grep -qE "^$TS_RE stdout 24 80"$'\r'"$" "$T/container.log" ||
+		fail "no '24 80' in the log: the resize after the malformed line did not reach the terminal"
 	grep -qE "^$TS_RE shim\[[0-9]+\] WARN: control FIFO $T/ctl: skipped malformed line \"hello\"" \
 		"$T/shim.log" || fail "no WARN about the line \"hello\" in $T/shim.log"
 	# A third: a malformed line and a good one in one write.
 	sh -c 'printf "1 2\n1 100 30\n" >"$1"' sh "$T/ctl"
-	wait_for grep -qE "^$TS_RE stdout 30 100"$'\r'"$" "$T/container.log"
+	wait_for grep -qE "^$TS_RE stdout 30 100"$'\r'"$" "$T/container.log" ||
+		fail "no '30 100' in the log: the resize after the malformed line, in the same write, did not reach the terminal"
 	grep -qF 'skipped malformed line "1 2"' "$T/shim.log" ||
 		fail "no WARN about the line \"1 2\" in $T/shim.log"
 

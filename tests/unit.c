@@ -1883,13 +1883,27 @@ START_TEST(test_config_terminal)
 	ck_assert(!terminal);
 	/* "terminal" as a string value, not a key, is not the setting. */
 	terminal = true;
-	ck_assert_int_eq(config_wants_terminal("{\"args\":[\"terminal\", \"true\"],"
-						"\"x\":\"say \\\"terminal\\\": true\"}",
+	ck_assert_int_eq(config_wants_terminal("{\"process\":{\"args\":[\"terminal\", \"true\"],"
+						"\"x\":\"say \\\"terminal\\\": true\"}}",
+						&terminal),
+			 0);
+	ck_assert(!terminal);
+	/* Only process.terminal counts: not a "terminal" key elsewhere, before
+	 * or after it, nor one nested deeper inside process. */
+	ck_assert_int_eq(config_wants_terminal("{\"annotations\":{\"terminal\":\"vt100\"},"
+						"\"process\":{\"env\":{\"terminal\":false},"
+						"\"terminal\":true}}",
+						&terminal),
+			 0);
+	ck_assert(terminal);
+	ck_assert_int_eq(config_wants_terminal("{\"process\":{\"cwd\":\"/\"},"
+						"\"annotations\":{\"terminal\":true}}",
 						&terminal),
 			 0);
 	ck_assert(!terminal);
 	errno = 0;
-	ck_assert_int_eq(config_wants_terminal("{\"terminal\": \"yes\"}", &terminal), -1);
+	ck_assert_int_eq(config_wants_terminal("{\"process\":{\"terminal\": \"yes\"}}", &terminal),
+			 -1);
 	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
