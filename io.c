@@ -207,8 +207,11 @@ static int backlog_push(struct backlog *backlog, const struct iovec *iov, int co
 		return -1;
 	}
 	if (backlog->end + need > backlog->cap) {
-		/* Move what is pending to the front, then grow if still short. */
-		memmove(backlog->data, backlog->data + backlog->start, backlog->end - backlog->start);
+		/* Move what is pending to the front, then grow if still short.
+		 * (A new backlog has no data yet: memmove(NULL, ...) is UB.) */
+		if (backlog->start > 0)
+			memmove(backlog->data, backlog->data + backlog->start,
+				backlog->end - backlog->start);
 		backlog->end -= backlog->start;
 		backlog->start = 0;
 		if (backlog->end + need > backlog->cap) {

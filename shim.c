@@ -54,6 +54,7 @@ struct shim {
 	int sync_fd;          /* the manager's sync pipe; -1 once reported */
 	pid_t container_pid;  /* 0 until runc has created the container */
 	int container_status; /* its wait status, once PHASE_EXITED */
+	bool log_failing;     /* the log refuses writes (told once per episode) */
 	struct timespec exited_at;
 	/* Signals that arrived after runc exited but before we knew whom to
 	 * give them to (shimmy's "inflight" signals). */
@@ -341,11 +342,20 @@ static void handle_output(struct shim *shim, struct output_stream *stream)
 		unwatch_fd(shim, stream->fd);
 		close_fd(&stream->fd);
 	}
+	/* Once per episode, not once per read: a full disk must not also
+	 * flood syslog. */
 	if (shim->io.log.write_errno != 0) {
-		errno = shim->io.log.write_errno;
-		log_error(&shim->diag, "write container log %s: %m (%llu bytes dropped so far)",
-			  shim->io.log.path, shim->io.log.dropped_bytes);
+		if (!shim->log_failing) {
+			errno = shim->io.log.write_errno;
+			log_error(&shim->diag, "write container log %s: %m; dropping output until it works",
+				  shim->io.log.path);
+			shim->log_failing = true;
+		}
 		shim->io.log.write_errno = 0;
+	} else if (shim->log_failing && shim->io.log.dropped_unreported == 0) {
+		log_info(&shim->diag, "container log %s: writing again (%llu bytes dropped so far)",
+			 shim->io.log.path, shim->io.log.dropped_bytes);
+		shim->log_failing = false;
 	}
 }
 
