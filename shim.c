@@ -180,9 +180,10 @@ static void runtime_created(struct shim *shim)
 	shim->phase = PHASE_RUNNING;
 	watch_fd(shim, shim->io.out.fd, WATCH_STDOUT);
 	watch_fd(shim, shim->io.err.fd, WATCH_STDERR);
+	send_report(shim, report_container_pid(container_pid));
+	/* After the report: the manager is waiting for it, not for syslog. */
 	log_info(&shim->diag, "container %s created, pid %d", shim->args.container_id,
 		 (int)container_pid);
-	send_report(shim, report_container_pid(container_pid));
 
 	for (size_t i = 0; i < shim->inflight_count; i++) {
 		if (kill(container_pid, shim->inflight[i]) < 0)

@@ -423,6 +423,32 @@ The paired startup overhead is the one to judge by: the difference of
 medians subtracts two numbers of some tens of milliseconds that vary by
 more than the overhead itself from run to run.
 
+### Why the startup target is missed
+
+Most of the shim's startup overhead is process creation that the design
+requires: the manager's fork and exec of the shim, the fork of the daemon
+(so the shim can outlive the manager), and the fork and exec of the
+predecessor that becomes runc. A trivial static program that does only
+those steps (exec, fork, setsid, fork, exec) took a median of 1.86 ms
+from launch to the final exec on this kind of machine (measured once,
+2026-11-22, outside this script); the shim took 2.54 ms, dynamically
+linked. The shim's own work on top of the bare process steps is therefore
+a few tenths of a millisecond. A quarter of conmon's overhead (about
+1 ms here) is below the cost of the forks and execs themselves.
+
+What was tried:
+- Static linking saved about 0.3 ms of dynamic loading, but it raised
+  the idle daemon's PSS from about 460 kB to about 700 kB (libc's pages
+  are no longer shared with other processes). That missed the PSS target
+  (0.51 of conmon's), which the dynamic build meets, so the shim stays
+  dynamic.
+- \`vfork\` for the predecessor made no measurable difference (1.62
+  against 1.54 ms, within the noise), and it is not worth its caveats in
+  code written to be read.
+- The "container created" diagnostic is written after the report, not
+  before it: with no syslog daemon, each syslog call costs a failed
+  connect.
+
 ## Method
 
 Both shims run containers with the same runc ($RUNC) and the same bundle
