@@ -287,9 +287,10 @@ static void forward_signal(struct shim *shim, int signo)
 					 (int)shim->runtime.pid);
 			return;
 		}
-		if (shim->inflight_count < INFLIGHT_MAX)
+		if (shim->inflight_count < INFLIGHT_MAX) {
 			shim->inflight[shim->inflight_count++] = signo;
-		else
+			log_debug(&shim->diag, "kept signal %d for the container", signo);
+		} else
 			log_warn(&shim->diag, "too many signals before the container started; dropped %d",
 				 signo);
 		return;

@@ -680,6 +680,7 @@ SHIMCTL_TESTS=(
 source "$REPO_ROOT/tests/attach.sh"
 source "$REPO_ROOT/tests/logging.sh"
 source "$REPO_ROOT/tests/terminal.sh"
+source "$REPO_ROOT/tests/runtime.sh"
 
 main() {
 	local name
