@@ -56,8 +56,8 @@ struct shim {
 	int container_status; /* its wait status, once PHASE_EXITED */
 	bool log_failing;     /* the log refuses writes (told once per episode) */
 	struct timespec exited_at;
-	/* Signals that arrived after runc exited but before we knew whom to
-	 * give them to (shimmy's "inflight" signals). */
+	/* Signals for the container that arrived while runc was creating it,
+	 * delivered once its PID is known (shimmy's "inflight" signals). */
 	int inflight[INFLIGHT_MAX];
 	size_t inflight_count;
 	/* Children reaped while runc was creating: one may be the container,
@@ -89,24 +89,46 @@ static void send_report(struct shim *shim, char *json)
 	close_fd(&shim->sync_fd);
 }
 
-/* Before the container exists, a failure ends the shim: say why in the
+/* Before the container runs, a failure ends the shim: say why in the
  * diagnostics and on the sync pipe, then exit. */
-static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ...)
+static _Noreturn void vfail_before_running(struct shim *shim, const char *fmt, va_list ap)
 {
 	char message[1024];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
 	log_error(&shim->diag, "%s", message);
 	send_report(shim, report_shim_error(message));
 	console_socket_close(&shim->runtime);
 	io_close(&shim->io); /* removes the attach socket and FIFO if made */
 	exit(1);
+}
+
+static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail_before_running(shim, fmt, ap);
+}
+
+/* The same, once runc has created the container but before we report it:
+ * the container is killed first, as nobody would ever manage it. */
+static _Noreturn void fail_after_create(struct shim *shim, pid_t container_pid, const char *fmt,
+					...) __attribute__((format(printf, 3, 4)));
+
+static _Noreturn void fail_after_create(struct shim *shim, pid_t container_pid, const char *fmt,
+					...)
+{
+	int saved_errno = errno; /* for the caller's %m */
+	va_list ap;
+
+	kill(container_pid, SIGKILL);
+	errno = saved_errno;
+	va_start(ap, fmt);
+	vfail_before_running(shim, fmt, ap);
 }
 
 static void watch_fd(struct shim *shim, int fd, enum watch_kind kind)
@@ -134,48 +156,31 @@ static void runtime_created(struct shim *shim)
 	/* The log is opened before the report, so a manager told "running"
 	 * is never told later that the output had nowhere to go. */
 	if (log_writer_open(&shim->io.log, shim->args.container_logfile, shim->args.log_format,
-			    shim->args.log_size_max) < 0) {
-		int saved_errno = errno;
-		kill(container_pid, SIGKILL);
-		errno = saved_errno;
-		fail_before_running(shim, "open container log %s: %m", shim->args.container_logfile);
-	}
+			    shim->args.log_size_max) < 0)
+		fail_after_create(shim, container_pid, "open container log %s: %m",
+				  shim->args.container_logfile);
 	/* Listening before the report lets a manager attach the moment it
 	 * learns the PID. */
 	if (shim->args.container_attachfile &&
 	    io_attach_listen(&shim->io, shim->args.container_attachfile,
-			     shim->args.attach_seqpacket) < 0) {
-		int saved_errno = errno;
-		kill(container_pid, SIGKILL);
-		errno = saved_errno;
-		fail_before_running(shim, "listen on attach socket %s: %m",
-				    shim->args.container_attachfile);
-	}
+			     shim->args.attach_seqpacket) < 0)
+		fail_after_create(shim, container_pid, "listen on attach socket %s: %m",
+				  shim->args.container_attachfile);
 	if (shim->args.terminal) {
 		int master_fd;
-		if (console_socket_receive(&shim->runtime, &master_fd) < 0) {
-			int saved_errno = errno;
-			kill(container_pid, SIGKILL);
-			errno = saved_errno;
-			fail_before_running(shim, "receive the terminal from runtime %s: %s",
-					    shim->runtime.path,
-					    errno == EAGAIN ? "it exited without sending one" : strerror(errno));
-		}
+		if (console_socket_receive(&shim->runtime, &master_fd) < 0)
+			fail_after_create(shim, container_pid, "receive the terminal from runtime %s: %s",
+					  shim->runtime.path,
+					  errno == EAGAIN ? "it exited without sending one"
+							  : strerror(errno));
 		console_socket_close(&shim->runtime);
-		if (io_use_terminal(&shim->io, master_fd) < 0) {
-			int saved_errno = errno;
-			kill(container_pid, SIGKILL);
-			errno = saved_errno;
-			fail_before_running(shim, "use the container's terminal: %m");
-		}
+		if (io_use_terminal(&shim->io, master_fd) < 0)
+			fail_after_create(shim, container_pid, "use the container's terminal: %m");
 	}
-	if (shim->args.container_ctlfile && io_ctl_open(&shim->io, shim->args.container_ctlfile) < 0) {
-		int saved_errno = errno;
-		kill(container_pid, SIGKILL);
-		errno = saved_errno;
-		fail_before_running(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
-				    errno == EEXIST ? "the path exists and is not a FIFO" : strerror(errno));
-	}
+	if (shim->args.container_ctlfile && io_ctl_open(&shim->io, shim->args.container_ctlfile) < 0)
+		fail_after_create(shim, container_pid, "make control FIFO %s: %s",
+				  shim->args.container_ctlfile,
+				  errno == EEXIST ? "the path exists and is not a FIFO" : strerror(errno));
 	shim->container_pid = container_pid;
 	shim->phase = PHASE_RUNNING;
 	watch_fd(shim, shim->io.out.fd, WATCH_STDOUT);
@@ -287,12 +292,13 @@ static void forward_signal(struct shim *shim, int signo)
 					 (int)shim->runtime.pid);
 			return;
 		}
-		if (shim->inflight_count < INFLIGHT_MAX) {
-			shim->inflight[shim->inflight_count++] = signo;
-			log_debug(&shim->diag, "kept signal %d for the container", signo);
-		} else
+		if (shim->inflight_count == INFLIGHT_MAX) {
 			log_warn(&shim->diag, "too many signals before the container started; dropped %d",
 				 signo);
+			return;
+		}
+		shim->inflight[shim->inflight_count++] = signo;
+		log_debug(&shim->diag, "kept signal %d for the container", signo);
 		return;
 	case PHASE_RUNNING:
 		if (kill(shim->container_pid, signo) < 0)
