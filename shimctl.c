@@ -29,6 +29,7 @@
  * Errors go to stderr as "shimctl: <operation> <object>: <reason>"; the
  * exit status is 2 for a usage error and 1 for a failure. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,15 +60,13 @@
 #define CREATE_TIMEOUT_MS 30000     /* for the shim's report on the sync pipe */
 #define DELETE_TIMEOUT_MS 10000     /* for the shim to write the exit file */
 #define REPORT_MAX (1024 * 1024)    /* runc's stderr, JSON-escaped, fits easily */
-#define LOGS_POLL_MS 100
-#define WAIT_POLL_MS 50
+#define POLL_MS 50                  /* for logs -f, wait, delete and attach */
 #define SOCKET_DIR "s"              /* ROOT/s holds the attach sockets */
 /* The attach protocol (docs/attach.md): one stream-id byte, then at most
  * 32 KiB of data, one frame per SOCK_SEQPACKET packet. */
 #define FRAME_DATA_MAX (32 * 1024)
 #define ATTACH_INPUT_MAX (32 * 1024) /* one read of our stdin, one packet */
 #define ATTACH_EXIT_WAIT_MS 5000     /* for the exit file, once the shim hangs up */
-#define ATTACH_EXIT_POLL_MS 20
 #define DETACH_KEYS_MAX 16
 #define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q" /* docker's */
 
@@ -123,94 +122,56 @@ static long long monotonic_ms(void)
 	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-static int sleep_ms(long ms)
+/* nanosleep(2) fails only when a signal interrupts it, and then it says
+ * how long is left, or for a bad argument, impossible here. */
+static void sleep_ms(long ms)
 {
 	struct timespec left = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
 
-	while (nanosleep(&left, &left) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return 0;
+	while (nanosleep(&left, &left) < 0 && errno == EINTR)
+		;
 }
 
-/* The exit status a shell would show for a wait status: N, or 128+N when
- * killed by signal N. */
-static int exit_code_of(int wait_status)
-{
-	if (WIFSIGNALED(wait_status))
-		return 128 + WTERMSIG(wait_status);
-	return WEXITSTATUS(wait_status);
-}
-
-static int wait_for_child(pid_t pid, int *wait_status)
-{
-	while (waitpid(pid, wait_status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-/* Read fd until EOF into a malloc'd, NUL-terminated buffer. With
- * timeout_ms >= 0, give up after that long (ETIMEDOUT). More than max
- * bytes is EMSGSIZE. */
-static int read_until_eof(int fd, int timeout_ms, size_t max, char **out, size_t *out_len)
+/* Read fd until EOF into a malloc'd, NUL-terminated string; more than
+ * REPORT_MAX bytes is EMSGSIZE. With timeout_ms >= 0, give up after that
+ * long (ETIMEDOUT). */
+static int read_until_eof(int fd, int timeout_ms, char **out)
 {
 	long long deadline = monotonic_ms() + timeout_ms;
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	int saved_errno;
+	char *buf = malloc(REPORT_MAX + 1);
+	size_t len = 0;
 
 	if (!buf)
 		return -1;
 	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = deadline - monotonic_ms();
+		int ready = poll(&pfd, 1, timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0);
 		ssize_t n;
 
-		if (timeout_ms >= 0) {
-			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			long long left = deadline - monotonic_ms();
-			int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-
-			if (ready < 0 && errno == EINTR)
-				continue;
-			if (ready < 0)
-				goto fail;
-			if (ready == 0) {
-				errno = ETIMEDOUT;
-				goto fail;
-			}
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0)
+			errno = ETIMEDOUT;
+		if (ready <= 0)
+			break;
+		if (len == REPORT_MAX) {
+			errno = EMSGSIZE;
+			break;
 		}
-		if (len + 1 == cap) { /* full, but for the NUL */
-			char *bigger;
-
-			if (cap >= max) {
-				errno = EMSGSIZE;
-				goto fail;
-			}
-			bigger = realloc(buf, cap * 2);
-			if (!bigger)
-				goto fail;
-			buf = bigger;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
+		n = read(fd, buf + len, REPORT_MAX - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			goto fail;
-		if (n == 0)
 			break;
+		if (n == 0) {
+			buf[len] = '\0';
+			*out = buf;
+			return 0;
+		}
 		len += (size_t)n;
 	}
-	buf[len] = '\0';
-	*out = buf;
-	*out_len = len;
-	return 0;
-fail:
-	saved_errno = errno;
-	free(buf);
-	errno = saved_errno;
+	free(buf); /* keeps errno (glibc since 2.33, POSIX.1-2024) */
 	return -1;
 }
 
@@ -219,7 +180,7 @@ static void trim_end(char *text)
 {
 	size_t len = strlen(text);
 
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r'))
+	while (len > 0 && strchr(" \r\n", text[len - 1])) /* never the NUL: len is strlen */
 		text[--len] = '\0';
 }
 
@@ -228,214 +189,153 @@ static void trim_end(char *text)
  * strings or integers, e.g. {"kind":"container_pid","pid":42}. This reads
  * exactly that and nothing more: no nesting, no floats, no true/false/null. */
 
-#define FLAT_FIELDS_MAX 8
+#define JSON_FIELDS_MAX 8
 
-struct flat_field {
-	char *key;
-	char *string;      /* decoded, NUL-terminated; NULL for an integer */
-	size_t string_len; /* may contain a NUL, from \u0000 */
+struct json_field {
+	const char *key;
+	const char *string; /* decoded, NUL-terminated; NULL for an integer */
+	size_t len;         /* of string, which may hold a NUL, from \u0000 */
 	long long number;
 };
 
 struct flat_json {
-	struct flat_field fields[FLAT_FIELDS_MAX];
+	char *text; /* a copy of the object; its strings are decoded in place */
+	struct json_field fields[JSON_FIELDS_MAX];
 	size_t count;
 };
 
-static const char *skip_space(const char *p)
+static char *skip_space(char *p)
 {
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
+	return p + strspn(p, " \t\n\r");
 }
 
-/* Four hex digits at p. Stops at the first non-digit, so never reads past
- * a NUL. */
-static int parse_hex4(const char *p, unsigned *value)
+/* The value of the four hex digits at p, or -1. Stops at the first
+ * non-digit, so never reads past the NUL. */
+static long hex4(const char *p)
 {
-	*value = 0;
+	char digits[5] = { 0 };
+
 	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		unsigned digit;
-
-		if (c >= '0' && c <= '9')
-			digit = (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			digit = (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			digit = (unsigned)(c - 'A' + 10);
-		else
+		if (!isxdigit((unsigned char)p[i]))
 			return -1;
-		*value = *value << 4 | digit;
+		digits[i] = p[i];
 	}
-	return 0;
+	return strtol(digits, NULL, 16);
 }
 
-static char *put_utf8(char *out, unsigned cp)
+/* Code point cp as UTF-8 at out; returns the end. */
+static char *put_utf8(char *out, unsigned long cp)
 {
-	if (cp < 0x80) {
-		*out++ = (char)cp;
-	} else if (cp < 0x800) {
-		*out++ = (char)(0xc0 | cp >> 6);
-		*out++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*out++ = (char)(0xe0 | cp >> 12);
-		*out++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*out++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*out++ = (char)(0xf0 | cp >> 18);
-		*out++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*out++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*out++ = (char)(0x80 | (cp & 0x3f));
-	}
+	static const unsigned char lead[] = { 0x00, 0xc0, 0xe0, 0xf0 };
+	int more = cp < 0x80 ? 0 : cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;
+
+	*out++ = (char)(lead[more] | cp >> (6 * more));
+	while (more-- > 0)
+		*out++ = (char)(0x80 | ((cp >> (6 * more)) & 0x3f));
 	return out;
 }
 
-/* Decode the JSON string whose opening quote is at *p into a malloc'd
- * buffer, and move *p past its closing quote. \uXXXX becomes UTF-8; a
- * surrogate pair becomes one code point, a lone surrogate U+FFFD. */
-static int parse_string(const char **p, char **out, size_t *out_len)
+/* Decode the JSON string whose opening quote is at *p where it stands:
+ * decoding never makes a string longer (\uXXXX, 6 bytes, becomes at most
+ * 3; a surrogate pair, 12, becomes 4). Moves *p past the closing quote and
+ * returns the string, or NULL if it is not valid. \uXXXX becomes UTF-8: a
+ * surrogate pair one code point, a lone surrogate U+FFFD. */
+static char *decode_string(char **p, size_t *len)
 {
-	const char *s = *p;
-	char *buf, *o;
+	static const char escaped[] = "\"\\/bfnrt", decoded[] = "\"\\/\b\f\n\r\t";
+	char *s = *p + 1, *start = s, *out = s;
+	const char *e;
+	long cp, low;
 
-	if (*s++ != '"') {
-		errno = EINVAL;
-		return -1;
-	}
-	/* Decoding never makes a string longer: \uXXXX (6 bytes) becomes at
-	 * most 3 bytes, a surrogate pair (12 bytes) 4. */
-	buf = malloc(strlen(s) + 1);
-	if (!buf)
-		return -1;
-	o = buf;
+	if (**p != '"')
+		return NULL;
 	while (*s != '"') {
-		unsigned cp, low;
-
 		if ((unsigned char)*s < 0x20) /* a control character, or the end: unterminated */
-			goto invalid;
+			return NULL;
 		if (*s != '\\') {
-			*o++ = *s++;
-			continue;
-		}
-		s++;
-		switch (*s++) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '/': *o++ = '/'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
-			if (parse_hex4(s, &cp) < 0)
-				goto invalid;
-			s += 4;
+			*out++ = *s++;
+		} else if (s[1] == 'u' && (cp = hex4(s + 2)) >= 0) {
+			s += 6;
 			if (cp >= 0xd800 && cp <= 0xdbff && s[0] == '\\' && s[1] == 'u' &&
-			    parse_hex4(s + 2, &low) == 0 && low >= 0xdc00 && low <= 0xdfff) {
+			    (low = hex4(s + 2)) >= 0xdc00 && low <= 0xdfff) {
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
 				s += 6;
 			} else if (cp >= 0xd800 && cp <= 0xdfff) {
 				cp = 0xfffd;
 			}
-			o = put_utf8(o, cp);
-			break;
-		default:
-			goto invalid;
+			out = put_utf8(out, (unsigned long)cp);
+		} else if (s[1] != '\0' && (e = strchr(escaped, s[1])) != NULL) {
+			*out++ = decoded[e - escaped];
+			s += 2;
+		} else {
+			return NULL;
 		}
 	}
-	*o = '\0';
-	*out = buf;
-	*out_len = (size_t)(o - buf);
 	*p = s + 1;
-	return 0;
-invalid:
-	free(buf);
-	errno = EINVAL;
-	return -1;
-}
-
-static int parse_integer(const char **p, long long *value)
-{
-	char *end;
-
-	errno = 0;
-	*value = strtoll(*p, &end, 10);
-	if (errno != 0 || end == *p || *end == '.' || *end == 'e' || *end == 'E') {
-		errno = EINVAL;
-		return -1;
-	}
-	*p = end;
-	return 0;
-}
-
-static void flat_json_free(struct flat_json *obj)
-{
-	for (size_t i = 0; i < obj->count; i++) {
-		free(obj->fields[i].key);
-		free(obj->fields[i].string);
-	}
-	obj->count = 0;
+	*out = '\0'; /* at the closing quote at the latest */
+	*len = (size_t)(out - start);
+	return start;
 }
 
 /* Parse text, which must be one flat object and nothing else. Returns -1
- * with errno EINVAL if it is not (or ENOMEM). */
+ * with errno EINVAL if it is not (or ENOMEM); otherwise the caller frees
+ * obj->text when done. */
 static int flat_json_parse(const char *text, struct flat_json *obj)
 {
-	const char *p = skip_space(text);
 	size_t key_len;
+	char *p, *end;
 
 	obj->count = 0;
+	obj->text = strdup(text);
+	if (!obj->text)
+		return -1;
+	p = skip_space(obj->text);
 	if (*p != '{')
 		goto invalid;
 	p = skip_space(p + 1);
-	if (*p == '}') {
-		p++;
-	} else {
-		for (;;) {
-			struct flat_field *field = &obj->fields[obj->count];
+	while (*p != '}') {
+		struct json_field *field = &obj->fields[obj->count];
 
-			if (obj->count == FLAT_FIELDS_MAX)
-				goto invalid;
-			*field = (struct flat_field){ 0 };
-			if (parse_string(&p, &field->key, &key_len) < 0)
-				goto fail;
-			obj->count++;
-			p = skip_space(p);
-			if (*p != ':')
-				goto invalid;
-			p = skip_space(p + 1);
-			if (*p == '"') {
-				if (parse_string(&p, &field->string, &field->string_len) < 0)
-					goto fail;
-			} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-				if (parse_integer(&p, &field->number) < 0)
-					goto fail;
-			} else {
-				goto invalid;
-			}
-			p = skip_space(p);
-			if (*p == '}') {
-				p++;
-				break;
-			}
+		if (obj->count > 0) { /* a comma, then the next field */
 			if (*p != ',')
 				goto invalid;
 			p = skip_space(p + 1);
 		}
+		if (obj->count == JSON_FIELDS_MAX)
+			goto invalid;
+		*field = (struct json_field){ 0 };
+		field->key = decode_string(&p, &key_len);
+		p = skip_space(p);
+		if (!field->key || *p != ':')
+			goto invalid;
+		p = skip_space(p + 1);
+		if (*p == '"') {
+			field->string = decode_string(&p, &field->len);
+			if (!field->string)
+				goto invalid;
+		} else if (*p == '-' || isdigit((unsigned char)*p)) {
+			/* What follows must be a comma or the end: 1.5 and 1e3
+			 * fail there. */
+			errno = 0;
+			field->number = strtoll(p, &end, 10);
+			if (end == p || errno != 0)
+				goto invalid;
+			p = end;
+		} else {
+			goto invalid;
+		}
+		obj->count++;
+		p = skip_space(p);
 	}
-	if (*skip_space(p) != '\0')
-		goto invalid;
-	return 0;
+	if (*skip_space(p + 1) == '\0')
+		return 0;
 invalid:
+	free(obj->text);
 	errno = EINVAL;
-fail:
-	flat_json_free(obj);
 	return -1;
 }
 
-static const struct flat_field *flat_json_get(const struct flat_json *obj, const char *key)
+static const struct json_field *flat_json_get(const struct flat_json *obj, const char *key)
 {
 	for (size_t i = 0; i < obj->count; i++) {
 		if (strcmp(obj->fields[i].key, key) == 0)
@@ -447,14 +347,15 @@ static const struct flat_field *flat_json_get(const struct flat_json *obj, const
 /* The string value of key, or NULL if it is missing or not a string. */
 static const char *flat_json_string(const struct flat_json *obj, const char *key)
 {
-	const struct flat_field *field = flat_json_get(obj, key);
+	const struct json_field *field = flat_json_get(obj, key);
 
 	return field ? field->string : NULL;
 }
 
+/* The integer value of key, or false if it is missing or not an integer. */
 static bool flat_json_number(const struct flat_json *obj, const char *key, long long *value)
 {
-	const struct flat_field *field = flat_json_get(obj, key);
+	const struct json_field *field = flat_json_get(obj, key);
 
 	if (!field || field->string)
 		return false;
@@ -609,14 +510,60 @@ static enum progress container_progress(const struct container *c)
 	return CONTAINER_LOST;
 }
 
+/* Say that the shim is gone and left no exit file (it was killed, or the
+ * machine rebooted): nobody will ever say how the container ended. */
+static int fail_lost(const struct container *c, const char *operation)
+{
+	return fail(1, "%s %s: the shim is gone and wrote no %s; see %s", operation, c->id,
+		    c->exit_path, c->shim_log_path);
+}
+
+/* Having failed to reach the shim (errno says how), say why: the
+ * container's end, if that is the reason. Returns 1. */
+static int fail_unreachable(const struct container *c, const char *operation, const char *verb,
+			    const char *path)
+{
+	int saved_errno = errno;
+	enum progress progress = container_progress(c);
+
+	errno = saved_errno;
+	if (progress == CONTAINER_EXITED)
+		return fail(1, "%s %s: the container has exited; see shimctl logs %s", operation,
+			    c->id, c->id);
+	if (progress == CONTAINER_LOST)
+		return fail_lost(c, operation);
+	return fail(1, "%s %s: %s %s: %m", operation, c->id, verb, path);
+}
+
+/* Poll until the container is no longer CONTAINER_RUNNING or timeout_ms
+ * has passed (-1: no limit); returns how it is then. */
+static enum progress wait_for_exit(const struct container *c, int timeout_ms)
+{
+	long long deadline = monotonic_ms() + timeout_ms;
+	enum progress progress;
+
+	while ((progress = container_progress(c)) == CONTAINER_RUNNING &&
+	       (timeout_ms < 0 || monotonic_ms() < deadline))
+		sleep_ms(POLL_MS);
+	return progress;
+}
+
 /* ---- Running programs: the runtime and the shim ---- */
 
-/* The child side of run_runtime: stdout to the capture pipe if there is
- * one, then exec. 127 when not found, 126 otherwise, as a shell does. */
-static _Noreturn void exec_runtime(char *const argv[], int stdout_fd)
+/* The child side of run: exec argv with stdout_fd (if >= 0) as stdout and
+ * pass_fd (if >= 0) left open. 127 when not found, 126 otherwise, as a
+ * shell does. */
+static _Noreturn void exec_child(char *const argv[], int stdout_fd, int pass_fd)
 {
 	if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0) {
 		dprintf(STDERR_FILENO, "shimctl: run %s: dup2 stdout: %s\n", argv[0],
+			strerror(errno));
+		_exit(126);
+	}
+	/* The one fd we pass on on purpose (the shim's sync pipe): it was
+	 * made close-on-exec like every other. */
+	if (pass_fd >= 0 && fcntl(pass_fd, F_SETFD, 0) < 0) {
+		dprintf(STDERR_FILENO, "shimctl: run %s: keep fd %d open: %s\n", argv[0], pass_fd,
 			strerror(errno));
 		_exit(126);
 	}
@@ -625,47 +572,51 @@ static _Noreturn void exec_runtime(char *const argv[], int stdout_fd)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-/* Run the runtime (argv[0] is its name or path) to completion, with our
- * stdin and stderr, so its errors reach the user unchanged. With
- * captured_stdout non-NULL its stdout is collected into a malloc'd,
- * NUL-terminated string; otherwise it is ours. Returns its exit status
- * (see exit_code_of), or -1 with errno set if it could not be run. */
-static int run_runtime(char *const argv[], char **captured_stdout)
+/* Run argv (argv[0] a name or a path) to completion, with our stdin and
+ * stderr, so its errors reach the user unchanged. *pass_fd, if pass_fd is
+ * not NULL, is the child's: left open across its exec, and closed here
+ * right after the fork. With captured_stdout non-NULL the child's stdout
+ * is collected into a malloc'd, NUL-terminated string; otherwise it is
+ * ours. Returns its exit status as a shell shows it (N, or 128+N when
+ * killed by signal N), or -1 with errno set if it could not be run. */
+static int run(char *const argv[], int *pass_fd, char **captured_stdout)
 {
-	int capture[2] = { -1, -1 }, wait_status, saved_errno;
+	int capture[2] = { -1, -1 }, wait_status, status = -1, read_errno = 0;
 	char *output = NULL;
-	size_t output_len;
 	pid_t pid;
 
 	if (captured_stdout && pipe2(capture, O_CLOEXEC) < 0)
 		return -1;
 	pid = fork();
 	if (pid < 0)
-		goto fail;
+		goto out;
 	if (pid == 0)
-		exec_runtime(argv, capture[1]);
+		exec_child(argv, capture[1], pass_fd ? *pass_fd : -1);
 	close_fd(&capture[1]);
-	if (captured_stdout &&
-	    read_until_eof(capture[0], -1, REPORT_MAX, &output, &output_len) < 0) {
-		saved_errno = errno;
+	if (pass_fd)
+		close_fd(pass_fd);
+	if (captured_stdout && read_until_eof(capture[0], -1, &output) < 0) {
+		read_errno = errno;
 		kill(pid, SIGKILL); /* so that the wait below cannot hang */
-		wait_for_child(pid, &wait_status);
-		errno = saved_errno;
-		goto fail;
 	}
-	close_fd(&capture[0]);
-	if (wait_for_child(pid, &wait_status) < 0)
-		goto fail;
-	if (captured_stdout)
+	while (waitpid(pid, &wait_status, 0) < 0) {
+		if (errno != EINTR)
+			goto out;
+	}
+	if (read_errno != 0) {
+		errno = read_errno;
+		goto out;
+	}
+	status = WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+	if (captured_stdout) {
 		*captured_stdout = output;
-	return exit_code_of(wait_status);
-fail:
-	saved_errno = errno;
-	close_fd(&capture[0]);
+		output = NULL;
+	}
+out:
+	close_fd(&capture[0]); /* both keep errno */
 	close_fd(&capture[1]);
 	free(output);
-	errno = saved_errno;
-	return -1;
+	return status;
 }
 
 /* The shim binary: $SHIMCTL_SHIM, else the `shim` next to this executable
@@ -694,22 +645,6 @@ static void find_shim(char path[PATH_MAX])
 	strcpy(path, "shim");
 }
 
-/* The child side of create's fork: exec the shim, keeping the sync pipe's
- * write end open across the exec. */
-static _Noreturn void exec_shim(char *const argv[], int sync_fd)
-{
-	/* The one fd we pass on on purpose: pipe2 made it close-on-exec like
-	 * every other, and the shim must inherit it to report to us. */
-	if (fcntl(sync_fd, F_SETFD, 0) < 0) {
-		dprintf(STDERR_FILENO, "shimctl: keep sync pipe fd %d open: %s\n", sync_fd,
-			strerror(errno));
-		_exit(126);
-	}
-	execvp(argv[0], argv);
-	dprintf(STDERR_FILENO, "shimctl: run shim %s: %s\n", argv[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
-}
-
 /* 64 random hex digits, like the IDs docker and podman make. */
 static int random_id(char id[ID_MAX + 1])
 {
@@ -720,6 +655,19 @@ static int random_id(char id[ID_MAX + 1])
 	randombytes_buf(bytes, sizeof(bytes));
 	sodium_bin2hex(id, ID_MAX + 1, bytes, sizeof(bytes));
 	return 0;
+}
+
+/* Write text and a newline to path, atomically: a later shimctl reads it. */
+static int write_line_file(const char *path, const char *text)
+{
+	char line[PATH_MAX + 1];
+	int len = snprintf(line, sizeof(line), "%s\n", text);
+
+	if (len >= (int)sizeof(line)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return write_file_atomic(path, line, (size_t)len, 0600);
 }
 
 /* ---- The attach socket ---- */
@@ -781,35 +729,33 @@ static int remove_attach_socket(const char *path)
 static int connect_unix(int fd, const char *path)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	const char *slash = strrchr(path, '/');
-	char *directory = NULL;
-	int dir_fd = -1, result = -1;
-	size_t len = strlen(path);
+	const char *name = strrchr(path, '/');
+	size_t len = strlen(path), dir_len;
+	char directory[PATH_MAX];
+	int dir_fd, result;
 
 	if (len < sizeof(address.sun_path)) {
 		memcpy(address.sun_path, path, len + 1);
-	} else {
-		if (!slash || slash[1] == '\0') {
-			errno = ENAMETOOLONG;
-			goto out;
-		}
-		/* "/name" is in "/", "a/b/name" in "a/b". */
-		directory = strndup(path, slash == path ? 1 : (size_t)(slash - path));
-		if (!directory)
-			goto out;
-		dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir_fd < 0)
-			goto out;
-		if (snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd,
-			     slash + 1) >= (int)sizeof(address.sun_path)) {
-			errno = ENAMETOOLONG;
-			goto out;
-		}
+		return connect(fd, (struct sockaddr *)&address, sizeof(address));
 	}
-	result = connect(fd, (struct sockaddr *)&address, sizeof(address));
-out:
+	if (!name || name[1] == '\0' || len >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	dir_len = name == path ? 1 : (size_t)(name - path); /* "/name" is in "/" */
+	memcpy(directory, path, dir_len);
+	directory[dir_len] = '\0';
+	dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return -1;
+	if (snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd,
+		     name + 1) >= (int)sizeof(address.sun_path)) {
+		errno = ENAMETOOLONG;
+		result = -1;
+	} else {
+		result = connect(fd, (struct sockaddr *)&address, sizeof(address));
+	}
 	close_fd(&dir_fd); /* connect has resolved the path: the fd may go */
-	free(directory);
 	return result;
 }
 
@@ -820,9 +766,9 @@ out:
  * from the sync pipe. Sets *discard when the state directory should go. */
 static int handle_report(const struct container *c, const char *report, bool *discard)
 {
+	const struct json_field *stderr_field;
+	const char *kind, *text;
 	struct flat_json obj;
-	const struct flat_field *field;
-	const char *kind;
 	int status = 1;
 
 	if (flat_json_parse(report, &obj) < 0)
@@ -832,44 +778,36 @@ static int handle_report(const struct container *c, const char *report, bool *di
 		fail(1, "create %s: report from the shim has no kind: %s", c->id, report);
 	} else if (strcmp(kind, "container_pid") == 0) {
 		/* Created: the container waits in runc init for `start`. */
-		char line[ID_MAX + 2];
-		int len = snprintf(line, sizeof(line), "%s\n", c->id);
-
-		if (write_all(STDOUT_FILENO, line, (size_t)len) < 0)
+		if (dprintf(STDOUT_FILENO, "%s\n", c->id) < 0)
 			fail(1, "create %s: write stdout: %m", c->id);
 		else
 			status = 0;
 	} else if (strcmp(kind, "runtime_abnormal_termination") == 0) {
 		/* runc create failed and cleaned up after itself; its stderr
 		 * says why, word for word. */
-		field = flat_json_get(&obj, "status");
-		if (field && field->string)
-			fail(1, "create %s: runtime failed: %s", c->id, field->string);
-		else
-			fail(1, "create %s: runtime failed: %lld", c->id,
-			     field ? field->number : -1LL);
-		field = flat_json_get(&obj, "stderr");
-		if (field && field->string && field->string_len > 0) {
-			fwrite(field->string, 1, field->string_len, stderr);
-			if (field->string[field->string_len - 1] != '\n')
+		text = flat_json_string(&obj, "status");
+		fail(1, "create %s: runtime failed: %s", c->id, text ? text : "(no status)");
+		stderr_field = flat_json_get(&obj, "stderr");
+		if (stderr_field && stderr_field->string && stderr_field->len > 0) {
+			fwrite(stderr_field->string, 1, stderr_field->len, stderr);
+			if (stderr_field->string[stderr_field->len - 1] != '\n')
 				fputc('\n', stderr);
 		}
 		*discard = true;
 	} else if (strcmp(kind, "shim_error") == 0) {
-		const char *message = flat_json_string(&obj, "message");
-
-		fail(1, "create %s: shim failed: %s", c->id, message ? message : "(no message)");
+		text = flat_json_string(&obj, "message");
+		fail(1, "create %s: shim failed: %s", c->id, text ? text : "(no message)");
 		/* The shim may have failed after runc created the container:
 		 * make sure runc forgets it too (a no-op if it never knew it). */
 		char *delete_argv[] = { (char *)c->runtime, "delete", "--force", (char *)c->id,
 					NULL };
-		if (run_runtime(delete_argv, NULL) < 0)
+		if (run(delete_argv, NULL, NULL) < 0)
 			fail(1, "create %s: run %s delete: %m", c->id, c->runtime);
 		*discard = true;
 	} else {
 		fail(1, "create %s: unknown report from the shim: %s", c->id, report);
 	}
-	flat_json_free(&obj);
+	free(obj.text);
 	return status;
 }
 
@@ -885,11 +823,9 @@ static int cmd_create(int argc, char **argv)
 	bool with_stdin = false, stdin_once = false, tty = false, discard = false;
 	char generated_id[ID_MAX + 1], shim_path[PATH_MAX], sync_fd_text[16];
 	char socket_dir[PATH_MAX], socket_path[PATH_MAX];
-	char *bundle = NULL, *bundle_line = NULL, *socket_line = NULL, *report = NULL;
-	int sync_pipe[2] = { -1, -1 }, status, wait_status;
-	size_t report_len;
+	char *bundle = NULL, *report = NULL;
+	int sync_pipe[2] = { -1, -1 }, status, shim_status;
 	struct container c;
-	pid_t shim_pid;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--bundle") == 0 && i + 1 < argc)
@@ -944,28 +880,12 @@ static int cmd_create(int argc, char **argv)
 			fail(1, "create %s: make state directory %s: %m", id, c.dir);
 		goto out;
 	}
-	discard = true; /* until the shim has reported success, or left its log to read */
-	if (asprintf(&bundle_line, "%s\n", bundle) < 0) {
-		bundle_line = NULL;
-		fail(1, "create %s: out of memory", id);
-		goto out;
-	}
-	if (write_file_atomic(c.bundle_path, bundle_line, strlen(bundle_line), 0600) < 0) {
-		fail(1, "create %s: write %s: %m", id, c.bundle_path);
-		goto out;
-	}
-	if (asprintf(&socket_line, "%s\n", socket_path) < 0) {
-		socket_line = NULL;
-		fail(1, "create %s: out of memory", id);
-		goto out;
-	}
-	if (write_file_atomic(c.attach_path, socket_line, strlen(socket_line), 0600) < 0) {
-		fail(1, "create %s: write %s: %m", id, c.attach_path);
-		goto out;
-	}
-	/* attach reads this marker to know the container has a terminal. */
-	if (tty && write_file_atomic(c.tty_path, "", 0, 0600) < 0) {
-		fail(1, "create %s: write %s: %m", id, c.tty_path);
+	discard = true; /* until the shim's daemon runs, with its log in there */
+	/* attach reads the tty marker to know the container has a terminal. */
+	if (write_line_file(c.bundle_path, bundle) < 0 ||
+	    write_line_file(c.attach_path, socket_path) < 0 ||
+	    (tty && write_file_atomic(c.tty_path, "", 0, 0600) < 0)) {
+		fail(1, "create %s: write state files in %s: %m", id, c.dir);
 		goto out;
 	}
 
@@ -1007,46 +927,39 @@ static int cmd_create(int argc, char **argv)
 		shim_argv[shim_argc++] = "--stdin";
 	if (stdin_once)
 		shim_argv[shim_argc++] = "--stdin-once";
-	shim_pid = fork();
-	if (shim_pid < 0) {
-		fail(1, "create %s: fork: %m", id);
-		goto out;
-	}
-	if (shim_pid == 0)
-		exec_shim(shim_argv, sync_pipe[1]);
-	/* Only the shim may hold the write end, or we would never see EOF. */
-	close_fd(&sync_pipe[1]);
-
 	/* The shim's parent forks the daemon, writes shim.pid and exits at
-	 * once; a non-zero exit is a usage error it has already printed. */
-	if (wait_for_child(shim_pid, &wait_status) < 0) {
-		fail(1, "create %s: wait for shim %s: %m", id, shim_path);
+	 * once; a non-zero exit is a usage error it has already printed. run
+	 * closes our write end: only the shim may hold one, or we would never
+	 * see EOF. */
+	shim_status = run(shim_argv, &sync_pipe[1], NULL);
+	if (shim_status < 0) {
+		fail(1, "create %s: run shim %s: %m", id, shim_path);
 		goto out;
 	}
-	if (exit_code_of(wait_status) != 0) {
+	if (shim_status != 0) {
 		fail(1, "create %s: shim %s exited with status %d (see its error above)", id,
-		     shim_path, exit_code_of(wait_status));
+		     shim_path, shim_status);
 		goto out;
 	}
 
-	/* Step 4: the daemon reports once, then closes the pipe. */
-	if (read_until_eof(sync_pipe[0], CREATE_TIMEOUT_MS, REPORT_MAX, &report, &report_len) < 0) {
+	/* Step 4: the daemon reports once, then closes the pipe. Its log is
+	 * in the state directory now: keep it, unless the report says the
+	 * container never came to be. */
+	discard = false;
+	if (read_until_eof(sync_pipe[0], CREATE_TIMEOUT_MS, &report) < 0) {
 		if (errno == ETIMEDOUT)
 			fail(1, "create %s: no report from the shim within %d s; "
 				"see %s, then shimctl delete %s",
 			     id, CREATE_TIMEOUT_MS / 1000, c.shim_log_path, id);
 		else
 			fail(1, "create %s: read sync pipe: %m", id);
-		discard = false;
 		goto out;
 	}
-	if (report_len == 0) {
+	if (report[0] == '\0') {
 		fail(1, "create %s: shim exited without a report; see %s, then shimctl delete %s",
 		     id, c.shim_log_path, id);
-		discard = false;
 		goto out;
 	}
-	discard = false;
 	status = handle_report(&c, report, &discard);
 out:
 	/* A shim that failed after listening may have left its socket. */
@@ -1057,18 +970,16 @@ out:
 	close_fd(&sync_pipe[0]);
 	close_fd(&sync_pipe[1]);
 	free(report);
-	free(socket_line);
-	free(bundle_line);
 	free(bundle);
 	return status;
 }
 
-/* Run one `runc COMMAND ID [ARG]` for start and kill: runc's own error
- * is on stderr already, we add which command failed. */
+/* Run one runc command for start, kill or delete: runc's own error is on
+ * stderr already, we add which command failed. */
 static int simple_runtime_command(const struct container *c, const char *operation,
 				  char *const argv[])
 {
-	int status = run_runtime(argv, NULL);
+	int status = run(argv, NULL, NULL);
 
 	if (status < 0)
 		return fail(1, "%s %s: run %s: %m", operation, c->id, c->runtime);
@@ -1098,11 +1009,10 @@ static int cmd_start(int argc, char **argv)
  *   {"id":ID,"shimPid":N|null,"runc":{...}|null,"exit":{...}|null} */
 static int cmd_state(int argc, char **argv)
 {
-	char exit_text[1024], shim_pid_text[32], *runc_state = NULL, *json = NULL;
-	bool have_exit;
+	char exit_text[1024], shim_pid_text[32] = "null", *runc_state = NULL;
 	struct container c;
-	int status, runc_status, len;
 	pid_t shim_pid;
+	int status;
 
 	if (argc != 1)
 		return fail(2, "state: usage: shimctl state ID");
@@ -1110,91 +1020,70 @@ static int cmd_state(int argc, char **argv)
 	if (status != 0)
 		return status;
 
-	status = 1;
 	char *state_argv[] = { (char *)c.runtime, "state", (char *)c.id, NULL };
-	runc_status = run_runtime(state_argv, &runc_state);
-	if (runc_status < 0)
+	status = run(state_argv, NULL, &runc_state);
+	if (status < 0)
 		return fail(1, "state %s: run %s: %m", c.id, c.runtime);
-	if (runc_status != 0) { /* deleted behind our back: runc said so on stderr */
+	if (status == 0) {
+		trim_end(runc_state);
+	} else { /* deleted behind our back: runc said so on stderr */
 		free(runc_state);
 		runc_state = NULL;
-	} else {
-		trim_end(runc_state);
 	}
-
 	shim_pid = read_pid_file(c.shim_pid_path);
 	if (shim_pid > 0)
 		snprintf(shim_pid_text, sizeof(shim_pid_text), "%d", (int)shim_pid);
-	else
-		strcpy(shim_pid_text, "null");
-
-	have_exit = read_small_file(c.exit_path, exit_text, sizeof(exit_text)) >= 0;
-	if (!have_exit && errno != ENOENT) {
+	status = 1;
+	if (read_small_file(c.exit_path, exit_text, sizeof(exit_text)) >= 0) {
+		trim_end(exit_text);
+	} else if (errno == ENOENT) {
+		strcpy(exit_text, "null");
+	} else {
 		fail(1, "state %s: read %s: %m", c.id, c.exit_path);
 		goto out;
 	}
-	if (have_exit)
-		trim_end(exit_text);
-
 	/* The ID needs no JSON escaping: valid_id allows no special characters. */
-	len = asprintf(&json, "{\"id\":\"%s\",\"shimPid\":%s,\"runc\":%s,\"exit\":%s}\n", c.id,
-		       shim_pid_text, runc_state ? runc_state : "null",
-		       have_exit ? exit_text : "null");
-	if (len < 0) {
-		json = NULL;
-		fail(1, "state %s: out of memory", c.id);
-		goto out;
-	}
-	if (write_all(STDOUT_FILENO, json, (size_t)len) < 0) {
+	if (dprintf(STDOUT_FILENO, "{\"id\":\"%s\",\"shimPid\":%s,\"runc\":%s,\"exit\":%s}\n", c.id,
+		    shim_pid_text, runc_state ? runc_state : "null", exit_text) < 0) {
 		fail(1, "state %s: write stdout: %m", c.id);
 		goto out;
 	}
 	status = 0;
 out:
-	free(json);
 	free(runc_state);
 	return status;
 }
 
 /* Write out the complete records at the front of buf[0, len): stdout
  * records to our stdout, stderr records to our stderr; a P record is part
- * of a longer line, so it gets no newline. *consumed says how far we got.
- * Returns -1 with errno EBADMSG for a malformed record, or the write's. */
-static int write_log_records(const char *buf, size_t len, size_t *consumed)
+ * of a longer line, so it gets no newline. Returns how many bytes that
+ * was, or -1 with errno EBADMSG for a malformed record, or the write's. */
+static ssize_t write_log_records(const char *buf, size_t len)
 {
-	size_t pos = 0;
+	const char *line = buf, *newline, *stream, *content;
+	int fd;
 
-	for (;;) {
-		const char *line = buf + pos, *newline = memchr(line, '\n', len - pos);
-		const char *stream, *tag, *content;
-		int fd;
-
-		if (!newline)
-			break;
+	while ((newline = memchr(line, '\n', len - (size_t)(line - buf))) != NULL) {
 		/* "<time> <stream> <F|P> <content>\n" */
 		stream = memchr(line, ' ', (size_t)(newline - line));
-		if (!stream)
+		if (!stream || newline - stream < 10)
 			goto malformed;
-		stream++;
-		if (newline - stream >= 9 && memcmp(stream, "stdout ", 7) == 0)
+		if (memcmp(stream, " stdout ", 8) == 0)
 			fd = STDOUT_FILENO;
-		else if (newline - stream >= 9 && memcmp(stream, "stderr ", 7) == 0)
+		else if (memcmp(stream, " stderr ", 8) == 0)
 			fd = STDERR_FILENO;
 		else
 			goto malformed;
-		tag = stream + 7;
-		if ((tag[0] != 'F' && tag[0] != 'P') || tag[1] != ' ')
+		if ((stream[8] != 'F' && stream[8] != 'P') || stream[9] != ' ')
 			goto malformed;
-		content = tag + 2;
+		content = stream + 10;
 		/* An F record's content is written with the newline ending it. */
-		if (write_all(fd, content, (size_t)(newline - content) + (tag[0] == 'F')) < 0)
+		if (write_all(fd, content, (size_t)(newline - content) + (stream[8] == 'F')) < 0)
 			return -1;
-		pos = (size_t)(newline + 1 - buf);
-		*consumed = pos;
+		line = newline + 1;
 	}
-	return 0;
+	return line - buf;
 malformed:
-	*consumed = pos;
 	errno = EBADMSG;
 	return -1;
 }
@@ -1206,7 +1095,8 @@ static int cmd_logs(int argc, char **argv)
 	const char *id = NULL;
 	bool follow = false, exited = false;
 	struct container c;
-	size_t len = 0, consumed;
+	size_t len = 0;
+	ssize_t written;
 	char *buf = NULL;
 	int status, fd = -1;
 
@@ -1249,16 +1139,16 @@ static int cmd_logs(int argc, char **argv)
 			/* A read may end inside a record: keep its start for the
 			 * next round. */
 			len += (size_t)n;
-			consumed = 0;
-			if (write_log_records(buf, len, &consumed) < 0) {
+			written = write_log_records(buf, len);
+			if (written < 0) {
 				if (errno == EBADMSG)
 					fail(1, "logs %s: %s: malformed record", id, c.log_path);
 				else
 					fail(1, "logs %s: write output: %m", id);
 				goto out;
 			}
-			memmove(buf, buf + consumed, len - consumed);
-			len -= consumed;
+			memmove(buf, buf + written, len - (size_t)written);
+			len -= (size_t)written;
 			if (len == LOG_BUFFER_SIZE) {
 				fail(1, "logs %s: %s: a record longer than %d bytes", id,
 				     c.log_path, LOG_BUFFER_SIZE);
@@ -1275,15 +1165,11 @@ static int cmd_logs(int argc, char **argv)
 			exited = true;
 			continue;
 		case CONTAINER_LOST:
-			fail(1, "logs %s: the shim is gone and wrote no %s; see %s", id,
-			     c.exit_path, c.shim_log_path);
+			fail_lost(&c, "logs");
 			goto out;
 		case CONTAINER_RUNNING:
+			sleep_ms(POLL_MS);
 			break;
-		}
-		if (sleep_ms(LOGS_POLL_MS) < 0) {
-			fail(1, "logs %s: sleep: %m", id);
-			goto out;
 		}
 	}
 	if (len > 0) {
@@ -1342,7 +1228,7 @@ static int exit_file_status(const struct container *c, const char *operation, ch
 		status = 128 + (int)value;
 	else
 		status = -1;
-	flat_json_free(&obj);
+	free(obj.text);
 	if (status < 0)
 		return fail(-1, "%s %s: %s: no exit code or signal in %s", operation, c->id,
 			    c->exit_path, text);
@@ -1363,17 +1249,8 @@ static int cmd_wait(int argc, char **argv)
 	if (status != 0)
 		return status;
 
-	for (;;) {
-		enum progress progress = container_progress(&c);
-
-		if (progress == CONTAINER_EXITED)
-			break;
-		if (progress == CONTAINER_LOST)
-			return fail(1, "wait %s: the shim is gone and wrote no %s; see %s", c.id,
-				    c.exit_path, c.shim_log_path);
-		if (sleep_ms(WAIT_POLL_MS) < 0)
-			return fail(1, "wait %s: sleep: %m", c.id);
-	}
+	if (wait_for_exit(&c, -1) == CONTAINER_LOST)
+		return fail_lost(&c, "wait");
 	status = exit_file_status(&c, "wait", exit_text, sizeof(exit_text));
 	if (status < 0)
 		return 1;
@@ -1388,7 +1265,6 @@ static int cmd_delete(int argc, char **argv)
 {
 	char socket_path[PATH_MAX];
 	struct container c;
-	long long deadline;
 	int status;
 
 	if (argc != 1)
@@ -1407,17 +1283,10 @@ static int cmd_delete(int argc, char **argv)
 	/* The container is dead, but its shim may still be draining the log
 	 * and writing the exit file: removing the directory under it would
 	 * race with that, so give it a moment. */
-	deadline = monotonic_ms() + DELETE_TIMEOUT_MS;
-	while (container_progress(&c) == CONTAINER_RUNNING) {
-		if (monotonic_ms() >= deadline) {
-			fail(1, "delete %s: the shim is still running after %d s; "
-				"removing its state anyway",
-			     c.id, DELETE_TIMEOUT_MS / 1000);
-			break;
-		}
-		if (sleep_ms(WAIT_POLL_MS) < 0)
-			return fail(1, "delete %s: sleep: %m", c.id);
-	}
+	if (wait_for_exit(&c, DELETE_TIMEOUT_MS) == CONTAINER_RUNNING)
+		fail(1, "delete %s: the shim is still running after %d s; "
+			"removing its state anyway",
+		     c.id, DELETE_TIMEOUT_MS / 1000);
 	/* The shim removes its socket when it exits; one that died did not.
 	 * Either failure is reported, but the state still goes. */
 	if (read_attach_record(&c, socket_path) < 0) {
@@ -1570,12 +1439,11 @@ struct attach {
 	const struct container *c;
 	int sock;            /* SOCK_SEQPACKET, connected to the shim's socket */
 	int signal_fd;       /* terminal mode only; -1 otherwise */
-	bool terminal;       /* raw mode, window sizes, detach keys */
 	bool raw;            /* fd 0 is in raw mode; saved_termios undoes it */
 	struct termios saved_termios;
 	bool signals_blocked;
 	sigset_t saved_mask;
-	struct detach_keys detach;
+	struct detach_keys detach; /* terminal mode only; off otherwise */
 	/* Read from stdin, waiting for room in the socket: one packet. */
 	unsigned char input[ATTACH_INPUT_MAX + DETACH_KEYS_MAX];
 	char frame[FRAME_DATA_MAX + 1]; /* one frame per recv, always */
@@ -1743,23 +1611,19 @@ static enum attach_end attach_send(struct attach *a)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return ATTACH_ONGOING;
-	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-		/* The shim takes no more input; its output may still come. */
-		a->input_len = 0;
-		a->stdin_done = a->write_shut = true;
-		return ATTACH_ONGOING;
-	}
-	if (n < 0)
+	if (n < 0 && errno != EPIPE && errno != ECONNRESET)
 		return attach_failed(a, "send to the shim");
-	/* A SOCK_SEQPACKET send is all or nothing, but be plain about it. */
-	memmove(a->input, a->input + n, a->input_len - (size_t)n);
-	a->input_len -= (size_t)n;
+	/* Sent (a SOCK_SEQPACKET send is all or nothing), or the shim takes
+	 * no more input, though its output may still come. */
+	if (n < 0)
+		a->stdin_done = a->write_shut = true;
+	a->input_len = 0;
 	attach_shut_input(a);
 	return ATTACH_ONGOING;
 }
 
-/* Read what stdin has (poll said so). In terminal mode the bytes pass
- * through the detach-key matcher first. */
+/* Read what stdin has (poll said so), through the detach-key matcher
+ * (which passes everything when detaching is off). */
 static enum attach_end attach_read_stdin(struct attach *a)
 {
 	unsigned char buf[ATTACH_INPUT_MAX];
@@ -1770,15 +1634,12 @@ static enum attach_end attach_read_stdin(struct attach *a)
 	if (n < 0)
 		return attach_failed(a, "read stdin");
 	if (n == 0) {
-		a->input_len += detach_keys_release(&a->detach, a->input + a->input_len);
+		a->input_len = detach_keys_release(&a->detach, a->input);
 		a->stdin_done = true;
-	} else if (!a->terminal) {
-		memcpy(a->input, buf, (size_t)n);
-		a->input_len = (size_t)n;
 	} else if (detach_keys_feed(&a->detach, buf, (size_t)n, a->input, &a->input_len)) {
 		/* What came before the keys in the same read: one try. */
-		if (a->input_len > 0)
-			send(a->sock, a->input, a->input_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (a->input_len > 0 && attach_send(a) == ATTACH_FAILED)
+			return ATTACH_FAILED;
 		return ATTACH_DETACHED;
 	}
 	if (a->input_len > 0)
@@ -1885,9 +1746,7 @@ static int cmd_attach(int argc, char **argv)
 	struct detach_keys detach;
 	struct attach *a = NULL;
 	enum attach_end end;
-	enum progress progress;
 	struct container c;
-	long long deadline;
 	int status;
 
 	for (int i = 0; i < argc; i++) {
@@ -1918,7 +1777,6 @@ static int cmd_attach(int argc, char **argv)
 		return fail(1, "attach %s: out of memory", id);
 	a->c = &c;
 	a->sock = a->signal_fd = -1;
-	a->detach = detach;
 	status = 1;
 	if (read_attach_record(&c, socket_path) < 0) {
 		if (errno == ENOENT)
@@ -1934,27 +1792,20 @@ static int cmd_attach(int argc, char **argv)
 		fail(1, "attach %s: socket: %m", id);
 		goto out;
 	}
+	/* The shim removes its socket when it exits; a shim that died
+	 * leaves one that refuses. */
 	if (connect_unix(a->sock, socket_path) < 0) {
-		int connect_errno = errno;
-
-		/* The shim removes its socket when it exits; a shim that died
-		 * leaves one that refuses. */
-		progress = container_progress(&c);
-		errno = connect_errno;
-		if (progress == CONTAINER_EXITED)
-			fail(1, "attach %s: the container has exited; see shimctl logs %s", id, id);
-		else if (progress == CONTAINER_LOST)
-			fail(1, "attach %s: the shim is gone and wrote no %s; see %s", id,
-			     c.exit_path, c.shim_log_path);
-		else
-			fail(1, "attach %s: connect to %s: %m", id, socket_path);
+		fail_unreachable(&c, "attach", "connect to", socket_path);
 		goto out;
 	}
 
 	/* Raw mode only when both ends are terminals: the container's (the
 	 * marker) and ours. Otherwise the bytes are copied as they are. */
-	a->terminal = access(c.tty_path, F_OK) == 0 && isatty(STDIN_FILENO);
-	end = a->terminal ? attach_terminal_setup(a) : ATTACH_ONGOING;
+	end = ATTACH_ONGOING;
+	if (access(c.tty_path, F_OK) == 0 && isatty(STDIN_FILENO)) {
+		a->detach = detach; /* calloc left detaching off */
+		end = attach_terminal_setup(a);
+	}
 	if (end == ATTACH_ONGOING)
 		end = attach_loop(a);
 	/* Every way out of the session goes through here: the terminal first. */
@@ -1981,15 +1832,7 @@ static int cmd_attach(int argc, char **argv)
 	 * normally there already. If it does not come, the shim dropped us
 	 * (a client too far behind) and the container runs on. */
 	close_fd(&a->sock);
-	deadline = monotonic_ms() + ATTACH_EXIT_WAIT_MS;
-	while ((progress = container_progress(&c)) == CONTAINER_RUNNING &&
-	       monotonic_ms() < deadline) {
-		if (sleep_ms(ATTACH_EXIT_POLL_MS) < 0) {
-			fail(1, "attach %s: sleep: %m", id);
-			goto out;
-		}
-	}
-	switch (progress) {
+	switch (wait_for_exit(&c, ATTACH_EXIT_WAIT_MS)) {
 	case CONTAINER_EXITED:
 		status = exit_file_status(&c, "attach", exit_text, sizeof(exit_text));
 		if (status < 0)
@@ -2002,8 +1845,7 @@ static int cmd_attach(int argc, char **argv)
 		status = 0;
 		break;
 	case CONTAINER_LOST:
-		fail(1, "attach %s: the shim is gone and wrote no %s; see %s", id, c.exit_path,
-		     c.shim_log_path);
+		fail_lost(&c, "attach");
 		break;
 	}
 out:
@@ -2015,24 +1857,15 @@ out:
 	return status;
 }
 
-/* A terminal dimension for resize: 1 to 65535, digits only. */
-static int parse_dimension(const char *text, unsigned *value)
+/* A terminal dimension for resize: 1 to 65535, digits only. (Too many
+ * digits make strtoul return ULONG_MAX, which is out of range too.) */
+static bool parse_dimension(const char *text, unsigned *value)
 {
-	unsigned long number;
 	char *end;
+	unsigned long number = strtoul(text, &end, 10);
 
-	if (text[0] < '0' || text[0] > '9') {
-		errno = EINVAL;
-		return -1;
-	}
-	errno = 0;
-	number = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || number < 1 || number > 65535) {
-		errno = EINVAL;
-		return -1;
-	}
 	*value = (unsigned)number;
-	return 0;
+	return isdigit((unsigned char)text[0]) && *end == '\0' && number >= 1 && number <= 65535;
 }
 
 /* shimctl resize ID COLS ROWS: set the size of a --tty container's
@@ -2048,25 +1881,16 @@ static int cmd_resize(int argc, char **argv)
 	status = open_container(&c, "resize", argv[0], true);
 	if (status != 0)
 		return status;
-	if (parse_dimension(argv[1], &cols) < 0 || parse_dimension(argv[2], &rows) < 0)
+	if (!parse_dimension(argv[1], &cols) || !parse_dimension(argv[2], &rows))
 		return fail(2, "resize %s: COLS %s and ROWS %s must be numbers from 1 to 65535",
 			    c.id, argv[1], argv[2]);
 	if (access(c.tty_path, F_OK) < 0)
 		return fail(1, "resize %s: container %s has no terminal (created without --tty)",
 			    c.id, c.id);
-	if (write_resize_line(&c, cols, rows) < 0) {
-		/* The shim removes the FIFO when it exits (ENOENT); one that
-		 * died leaves a FIFO nobody reads (ENXIO). */
-		int write_errno = errno;
-		enum progress progress = container_progress(&c);
-
-		errno = write_errno;
-		if (progress == CONTAINER_EXITED)
-			return fail(1, "resize %s: the container has exited", c.id);
-		if (progress == CONTAINER_LOST)
-			return fail(1, "resize %s: the shim is gone; see %s", c.id, c.shim_log_path);
-		return fail(1, "resize %s: write %s: %m", c.id, c.ctl_path);
-	}
+	/* The shim removes the FIFO when it exits (ENOENT); one that died
+	 * leaves a FIFO nobody reads (ENXIO). */
+	if (write_resize_line(&c, cols, rows) < 0)
+		return fail_unreachable(&c, "resize", "write", c.ctl_path);
 	return 0;
 }
 
