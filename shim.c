@@ -459,10 +459,21 @@ static void become_daemon(struct shim *shim)
 			fail_before_running(shim, "point fd %d at /dev/null: %m", fd);
 	}
 	close_fd(&null_fd);
-	/* Whatever else the manager left open (the sync pipe included) must
-	 * not reach runc and the container: only 0, 1 and 2 may. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		fail_before_running(shim, "mark inherited fds close-on-exec: %m");
+	/* Whatever else the manager left open is closed: it must not reach
+	 * runc and the container (only 0, 1 and 2 may), nor stay open here,
+	 * where a manager waiting for EOF on a pipe of its own would wait as
+	 * long as the container runs. The sync pipe stays, close-on-exec. */
+	if (shim->sync_fd >= 0) {
+		if (fcntl(shim->sync_fd, F_SETFD, FD_CLOEXEC) < 0)
+			fail_before_running(shim, "mark sync pipe fd %d close-on-exec: %m",
+					    shim->sync_fd);
+		if (shim->sync_fd > 3 && close_range(3, (unsigned)shim->sync_fd - 1, 0) < 0)
+			fail_before_running(shim, "close inherited fds: %m");
+		if (close_range((unsigned)shim->sync_fd + 1, ~0U, 0) < 0)
+			fail_before_running(shim, "close inherited fds: %m");
+	} else if (close_range(3, ~0U, 0) < 0) {
+		fail_before_running(shim, "close inherited fds: %m");
+	}
 	/* Orphans of the container, and the container itself once runc
 	 * exits, become our children: we reap them and see the exit. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)

@@ -58,4 +58,18 @@ inflight_signal_delivered() {
 	wait_for grep -q "stdout got USR1" "$T/container.log" || fail "no 'got USR1' in the log"
 }
 
-SHIM_TESTS+=(signal_reaches_runtime_during_create container_exits_before_runtime inflight_signal_delivered)
+# A pipe the manager leaked to the shim is not held open by the daemon: a
+# manager reading it to EOF (as Go's exec.Cmd.Output does with stdout)
+# would otherwise wait for as long as the container runs.
+inherited_fds_closed() {
+	make_bundle "$T/bundle" -- /bin/sleep 1000
+	mkfifo "$T/leak"
+	(cat "$T/leak" >/dev/null && : >"$T/leak.eof") &
+	{ launch_shim "$(cid leak)" "$T/bundle"; } 9>"$T/leak"
+	expect_created
+	wait_for test -e "$T/leak.eof" || fail "the shim daemon still holds the manager's pipe"
+	shim_alive "$SHIM_PID" || fail "the shim daemon is gone"
+}
+
+SHIM_TESTS+=(signal_reaches_runtime_during_create container_exits_before_runtime inflight_signal_delivered
+	inherited_fds_closed)
