@@ -219,25 +219,6 @@ int config_wants_terminal(const char *config_json, bool *terminal)
 	return 0;
 }
 
-int read_container_pid(const char *path, pid_t *pid)
-{
-	char text[32], *end;
-	long value;
-
-	if (read_small_file(path, text, sizeof(text)) < 0)
-		return -1;
-	errno = 0;
-	value = strtol(text, &end, 10);
-	while (*end == '\n' || *end == ' ')
-		end++;
-	if (errno != 0 || end == text || *end != '\0' || value <= 0 || value > 4194304) {
-		errno = EINVAL;
-		return -1;
-	}
-	*pid = (pid_t)value;
-	return 0;
-}
-
 char *report_container_pid(pid_t container_pid)
 {
 	char *json;

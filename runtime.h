@@ -42,9 +42,6 @@ void console_socket_close(struct runtime *rt);
  * as the OCI spec defaults). -1 with EINVAL if the value is not a bool. */
 int config_wants_terminal(const char *config_json, bool *terminal);
 
-/* The PID that runc wrote to its pid file. */
-int read_container_pid(const char *path, pid_t *pid);
-
 /* The sync-pipe messages, as shimmy words them. Each returns a malloc'd
  * NUL-terminated JSON object, or NULL when out of memory. */
 char *report_container_pid(pid_t container_pid);

@@ -150,7 +150,7 @@ static void runtime_created(struct shim *shim)
 {
 	pid_t container_pid;
 
-	if (read_container_pid(shim->args.container_pidfile, &container_pid) < 0)
+	if (read_pid_file(shim->args.container_pidfile, &container_pid) < 0)
 		fail_before_running(shim, "read container pid file %s: %m",
 				    shim->args.container_pidfile);
 	/* The log is opened before the report, so a manager told "running"

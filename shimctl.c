@@ -468,23 +468,6 @@ fail:
 }
 
 /* The PID in one of the pid files, or -1 with errno set. */
-static pid_t read_pid_file(const char *path)
-{
-	char text[32], *end;
-	long value;
-
-	if (read_small_file(path, text, sizeof(text)) < 0)
-		return -1;
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || end == text || (*end != '\0' && *end != '\n') || value <= 0 ||
-	    value > INT_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	return (pid_t)value;
-}
-
 enum progress {
 	CONTAINER_RUNNING, /* no exit file yet, and the shim is there to write it */
 	CONTAINER_EXITED,  /* the exit file exists: the log is complete too */
@@ -501,8 +484,8 @@ static enum progress container_progress(const struct container *c)
 		return CONTAINER_EXITED;
 	/* kill(pid, 0) tests that the shim is there (a reused PID can fool
 	 * it, which only means we keep waiting). */
-	shim_pid = read_pid_file(c->shim_pid_path);
-	if (shim_pid > 0 && (kill(shim_pid, 0) == 0 || errno == EPERM))
+	if (read_pid_file(c->shim_pid_path, &shim_pid) == 0 &&
+	    (kill(shim_pid, 0) == 0 || errno == EPERM))
 		return CONTAINER_RUNNING;
 	/* The shim writes the exit file and then exits: look once more. */
 	if (access(c->exit_path, F_OK) == 0)
@@ -1030,8 +1013,7 @@ static int cmd_state(int argc, char **argv)
 		free(runc_state);
 		runc_state = NULL;
 	}
-	shim_pid = read_pid_file(c.shim_pid_path);
-	if (shim_pid > 0)
+	if (read_pid_file(c.shim_pid_path, &shim_pid) == 0)
 		snprintf(shim_pid_text, sizeof(shim_pid_text), "%d", (int)shim_pid);
 	status = 1;
 	if (read_small_file(c.exit_path, exit_text, sizeof(exit_text)) >= 0) {

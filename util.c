@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
@@ -188,6 +189,25 @@ ssize_t read_small_file(const char *path, char *buf, size_t cap)
 	buf[len] = '\0';
 	close_fd(&fd);
 	return (ssize_t)len;
+}
+
+int read_pid_file(const char *path, pid_t *pid)
+{
+	char text[32], *end;
+	long value;
+
+	if (read_small_file(path, text, sizeof(text)) < 0)
+		return -1;
+	errno = 0;
+	value = strtol(text, &end, 10);
+	while (*end == '\n' || *end == ' ')
+		end++;
+	if (errno != 0 || end == text || *end != '\0' || value <= 0 || value > 4194304) {
+		errno = EINVAL;
+		return -1;
+	}
+	*pid = (pid_t)value;
+	return 0;
 }
 
 static const char *const diag_level_names[] = { "TRACE", "DEBUG", "INFO", "WARN", "ERROR" };

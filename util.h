@@ -35,6 +35,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Read at most cap-1 bytes of a small file into buf, NUL-terminated. */
 ssize_t read_small_file(const char *path, char *buf, size_t cap);
 
+/* A PID file as runc and the shim write them: digits, perhaps a newline.
+ * -1 with EINVAL for anything else. */
+int read_pid_file(const char *path, pid_t *pid);
+
 /* The shim's own diagnostics: to syslog (ident "shim") or, when a path
  * is given, appended to that file. Levels follow --shimmy-log-level. */
 enum diag_level { DIAG_TRACE, DIAG_DEBUG, DIAG_INFO, DIAG_WARN, DIAG_ERROR };

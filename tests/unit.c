@@ -963,7 +963,7 @@ START_TEST(test_exit_file_dropped_log_bytes)
 }
 END_TEST
 
-/* ---- 5. read_container_pid ---- */
+/* ---- 5. read_pid_file ---- */
 
 START_TEST(test_pid_file_accepted)
 {
@@ -971,12 +971,12 @@ START_TEST(test_pid_file_accepted)
 	pid_t pid = -1;
 
 	write_file_text(path, "1234");
-	ck_assert_int_eq(read_container_pid(path, &pid), 0);
+	ck_assert_int_eq(read_pid_file(path, &pid), 0);
 	ck_assert_int_eq(pid, 1234);
 
 	pid = -1;
 	write_file_text(path, "1234\n");
-	ck_assert_int_eq(read_container_pid(path, &pid), 0);
+	ck_assert_int_eq(read_pid_file(path, &pid), 0);
 	ck_assert_int_eq(pid, 1234);
 }
 END_TEST
@@ -991,7 +991,7 @@ START_TEST(test_pid_file_rejected)
 
 		write_file_text(path, bad[i]);
 		errno = 0;
-		ck_assert_msg(read_container_pid(path, &pid) == -1, "accepted \"%s\"", bad[i]);
+		ck_assert_msg(read_pid_file(path, &pid) == -1, "accepted \"%s\"", bad[i]);
 		ck_assert_msg(errno == EINVAL, "\"%s\": errno %d, not EINVAL", bad[i], errno);
 		ck_assert_msg(pid == -1, "\"%s\": pid set to %d", bad[i], (int)pid);
 	}
@@ -1003,7 +1003,7 @@ START_TEST(test_pid_file_missing)
 	pid_t pid = -1;
 
 	errno = 0;
-	ck_assert_int_eq(read_container_pid(test_path("no-such-pid"), &pid), -1);
+	ck_assert_int_eq(read_pid_file(test_path("no-such-pid"), &pid), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_int_eq(pid, -1);
 }
@@ -2013,7 +2013,7 @@ static Suite *reports_suite(void)
 
 static Suite *pid_file_suite(void)
 {
-	Suite *suite = suite_create("read_container_pid");
+	Suite *suite = suite_create("read_pid_file");
 	TCase *tc = new_tcase("pid file");
 
 	tcase_add_test(tc, test_pid_file_accepted);
