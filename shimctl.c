@@ -760,8 +760,12 @@ static int handle_report(const struct container *c, const char *report, bool *di
 	if (!kind) {
 		fail(1, "create %s: report from the shim has no kind: %s", c->id, report);
 	} else if (strcmp(kind, "container_pid") == 0) {
-		/* Created: the container waits in runc init for `start`. */
-		if (dprintf(STDOUT_FILENO, "%s\n", c->id) < 0)
+		/* Created: the container waits in runc init for `start`. One
+		 * line, "ID PID": the ID matters when we made it up. */
+		long long pid;
+		if (!flat_json_number(&obj, "pid", &pid) || pid <= 0)
+			fail(1, "create %s: report from the shim has no pid: %s", c->id, report);
+		else if (dprintf(STDOUT_FILENO, "%s %lld\n", c->id, pid) < 0)
 			fail(1, "create %s: write stdout: %m", c->id);
 		else
 			status = 0;
@@ -795,7 +799,7 @@ static int handle_report(const struct container *c, const char *report, bool *di
 }
 
 /* shimctl create [ID] --bundle DIR [--tty] [--stdin [--stdin-once]]
- * Prints the container's ID, once the container is created. The shim
+ * Prints "ID PID" once the container is created. The shim
  * always listens on an attach socket (SOCK_SEQPACKET); --tty gives the
  * container a terminal, a stdin and a control FIFO. The bundle's
  * process.terminal must agree with --tty: the shim checks, and its
@@ -1885,7 +1889,7 @@ static const struct command {
 	const char *description;
 } commands[] = {
 	{ "create", cmd_create, "create [ID] --bundle DIR [--tty] [--stdin [--stdin-once]]",
-	  "create a container; print its ID" },
+	  "create a container; print \"ID PID\"" },
 	{ "start", cmd_start, "start ID", "start the created container's process" },
 	{ "state", cmd_state, "state ID", "print {\"id\",\"shimPid\",\"runc\",\"exit\"} as JSON" },
 	{ "logs", cmd_logs, "logs [-f] ID", "print its output; -f follows until it has exited" },

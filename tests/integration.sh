@@ -618,7 +618,7 @@ shimctl_lifecycle() {
 	make_bundle "$T/bundle" -- /bin/sh -c 'echo hello from shimctl; echo to stderr >&2; exit 3'
 	register_container "$id"
 	out=$(timeout 30 "$SHIMCTL" create "$id" --bundle "$T/bundle")
-	assert_eq "$id" "$out" "shimctl create output"
+	assert_eq "$id $(<"$SHIMCTL_ROOT/$id/container.pid")" "$out" "shimctl create output (ID PID)"
 	# delete removes the state dir: keep the daemon's PID for the checks.
 	shim_pid=$(<"$SHIMCTL_ROOT/$id/shim.pid")
 	echo "$shim_pid" >"$T/shimctl-shim.pid"

@@ -25,7 +25,7 @@ term_create() {
 	local out
 	register_container "$1"
 	out=$(timeout 30 "$SHIMCTL" create --tty "$1" --bundle "$2")
-	assert_eq "$1" "$out" "shimctl create --tty output"
+	assert_eq "$1 $(<"$SHIMCTL_ROOT/$1/container.pid")" "$out" "shimctl create --tty output (ID PID)"
 	TERM_SHIM_PID=$(<"$SHIMCTL_ROOT/$1/shim.pid")
 	# delete removes the state dir: keep the PID where the cleanup looks.
 	echo "$TERM_SHIM_PID" >"$TEST_DIR/$1.shim.pid"
