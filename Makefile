@@ -11,11 +11,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
 
-# Debian packages the build, tests and demo need (command or file that
-# shows each one is there).
-DEPS := runc:/usr/sbin/runc busybox-static:/bin/busybox \
-	libsodium-dev:/usr/include/sodium.h check:/usr/include/check.h \
-	pkg-config:/usr/bin/pkg-config
+# Debian packages the build, tests and demo need.
+DEPS := runc busybox-static libsodium-dev check pkg-config
 
 PKG_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null)
@@ -69,10 +66,13 @@ UNIT_SOURCES = args.c runtime.c io.c log.c util.c
 tests/unit: tests/unit.c $(UNIT_SOURCES) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) $(CHECK_CFLAGS) -I. -o $@ tests/unit.c $(UNIT_SOURCES) $(LDFLAGS) $(CHECK_LIBS)
 
-# Install whatever is missing, with one apt-get update first.
+# Install whatever is missing, with one apt-get update first. (Asking dpkg
+# about the package, not looking for a file: /bin/busybox may come from the
+# dynamically linked busybox package, which cannot run inside the rootfs.)
 deps:
-	@missing=""; for dep in $(DEPS); do \
-		[ -e "$${dep#*:}" ] || missing="$$missing $${dep%%:*}"; \
+	@missing=""; for package in $(DEPS); do \
+		dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q 'ok installed' || \
+			missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -98,7 +98,8 @@ demo: deps
 	./demo.sh
 
 bench: deps
-	@[ -e /usr/bin/conmon ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq conmon; }
+	@dpkg-query -W -f='$${Status}' conmon 2>/dev/null | grep -q 'ok installed' || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq conmon; }
 	$(MAKE) all
 	bundle-example/prepare.sh
 	bench/run.sh
