@@ -1,6 +1,9 @@
 /* io.c: the container's stdio. Step 3 makes the pipes that become the
- * container's 0, 1 and 2. Step 5 pumps stdout and stderr into the log and
- * to every attach client, and feeds the container's stdin from them.
+ * container's 0, 1 and 2. Step 5 pumps stdout and stderr (or, with
+ * --terminal, the pty master) into the log and to every attach client,
+ * feeds the container's stdin from those clients, and reads the control
+ * FIFO. In this order: pipes, attach clients, stdin, the attach socket,
+ * the control FIFO, the pump, the end.
  *
  * Nothing here may hurt the container or the log: every fd is
  * non-blocking, a slow client gets a bounded backlog and then is dropped,
