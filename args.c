@@ -186,7 +186,9 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 			char *end;
 			errno = 0;
 			args->log_size_max = strtoull(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			/* strtoull skips blanks and accepts a sign: " -1" would
+			 * wrap to the largest value. Digits only. */
+			if (errno != 0 || optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
 			    args->log_size_max < 4096)
 				return usage_error(error, error_len,
 						   "--log-size-max %s: give a number of bytes, at least 4096",

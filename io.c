@@ -173,12 +173,14 @@ static void client_update_events(struct container_io *io, struct attach_client *
 {
 	uint32_t events = 0;
 
+	/* EPOLLRDHUP tells a client's shutdown from an empty packet, which
+	 * on a seqpacket socket also reads as 0 bytes. */
 	if (!client->input_done && stdin_has_room(io))
-		events |= EPOLLIN;
+		events |= EPOLLIN | EPOLLRDHUP;
 	if (client->backlog.end > client->backlog.start)
 		events |= EPOLLOUT;
 	watch_set(io, EPOLL_CTL_MOD, client->fd, events,
-		  WATCH_TAG(WATCH_ATTACH_CLIENT, client->fd));
+		  WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
 }
 
 static void client_close(struct container_io *io, struct attach_client *client)
@@ -192,6 +194,11 @@ static void client_close(struct container_io *io, struct attach_client *client)
 	close_fd(&client->fd);
 	free(client->backlog.data);
 	free(client);
+	if (io->accept_paused) {
+		/* An fd is free again: connections waiting can be accepted. */
+		io->accept_paused = false;
+		watch_set(io, EPOLL_CTL_MOD, io->listen_fd, EPOLLIN, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
+	}
 }
 
 /* Queue bytes behind what the client already owes. Frames keep their
@@ -404,7 +411,7 @@ static void client_input_done(struct container_io *io, struct attach_client *cli
 
 /* Bytes from a client: for the container's stdin if it has one, else
  * read and dropped, so the client's EOF is still seen. */
-static void client_read(struct container_io *io, struct attach_client *client)
+static void client_read(struct container_io *io, struct attach_client *client, uint32_t events)
 {
 	char discard[CLIENT_READ_MAX];
 	bool to_stdin = io->stdin_fd >= 0 && !io->stdin_close_pending;
@@ -432,6 +439,8 @@ static void client_read(struct container_io *io, struct attach_client *client)
 		client_close(io, client);
 		return;
 	}
+	if (n == 0 && io->attach_seqpacket && !(events & (EPOLLRDHUP | EPOLLHUP)))
+		return; /* an empty packet, not the end */
 	if (n == 0) {
 		client_input_done(io, client);
 		client_update_events(io, client);
@@ -446,21 +455,24 @@ static void client_read(struct container_io *io, struct attach_client *client)
 	}
 }
 
-void io_attach_client_event(struct container_io *io, int client_fd, uint32_t events)
+static struct attach_client *find_client(struct container_io *io, unsigned client_id)
 {
 	struct attach_client *client = io->clients;
 
-	while (client && client->fd != client_fd)
+	while (client && client->id != client_id)
 		client = client->next;
-	if (!client) {
-		log_warn(io->diag, "event for unknown attach client fd %d", client_fd);
-		return;
-	}
+	return client;
+}
+
+void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_t events)
+{
+	struct attach_client *client = find_client(io, client_id);
+
+	if (!client)
+		return; /* closed earlier in this batch of events */
 	if (events & EPOLLIN) {
-		client_read(io, client);
-		/* client_read may have closed it. */
-		for (client = io->clients; client && client->fd != client_fd; client = client->next)
-			;
+		client_read(io, client, events);
+		client = find_client(io, client_id); /* client_read may have closed it */
 		if (!client)
 			return;
 	}
@@ -520,13 +532,18 @@ int io_attach_listen(struct container_io *io, const char *path, bool seqpacket)
 						SOCK_NONBLOCK, 0);
 	if (io->listen_fd < 0)
 		return -1;
-	if (bind(io->listen_fd, (struct sockaddr *)&address, sizeof(address)) < 0)
+	/* Until bind succeeds the path is not ours: on failure, close the
+	 * socket (so io_close removes nothing) and leave the path alone. */
+	if (bind(io->listen_fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+		close_fd(&io->listen_fd);
 		return -1;
+	}
 	/* 0600 whatever the umask. Nobody can connect before listen(), so
 	 * there is no window with a wider mode. */
 	if (fchmodat(io->listen_dir_fd, io->listen_name, 0600, 0) < 0 || listen(io->listen_fd, 16) < 0) {
 		int saved_errno = errno;
 		unlinkat(io->listen_dir_fd, io->listen_name, 0);
+		close_fd(&io->listen_fd);
 		errno = saved_errno;
 		return -1;
 	}
@@ -544,9 +561,21 @@ void io_attach_accept(struct container_io *io)
 
 		if (fd < 0 && errno == EINTR)
 			continue;
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			       errno == ENOMEM)) {
+			/* The connection stays queued and the socket readable:
+			 * stop watching it until a client leaves, or the loop
+			 * would spin on it. */
+			log_warn(io->diag, "accept attach client: %m; not accepting until a client leaves");
+			io->accept_paused = true;
+			watch_set(io, EPOLL_CTL_MOD, io->listen_fd, 0, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
+			return;
+		}
 		if (fd < 0) {
-			if (errno != EAGAIN)
+			if (errno != EAGAIN && errno != ECONNABORTED)
 				log_warn(io->diag, "accept attach client: %m");
+			if (errno == ECONNABORTED)
+				continue;
 			return;
 		}
 		/* The socket's mode already keeps others out; this also holds
@@ -564,10 +593,11 @@ void io_attach_accept(struct container_io *io)
 			close_fd(&fd);
 			continue;
 		}
+		client->id = io->next_client_id++;
 		client->fd = fd;
 		client->next = io->clients;
 		io->clients = client;
-		watch_set(io, EPOLL_CTL_ADD, fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, fd));
+		watch_set(io, EPOLL_CTL_ADD, fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
 		client_update_events(io, client);
 		log_info(io->diag, "attach client pid %d connected on fd %d", (int)peer.pid, fd);
 	}
@@ -677,15 +707,24 @@ void io_ctl_readable(struct container_io *io)
 			return;
 		}
 		io->ctl_len += (size_t)n;
-		io->ctl_line[io->ctl_len] = '\0';
-		while ((newline = strchr(io->ctl_line, '\n'))) {
+		/* memchr, not strchr: a NUL byte must not hide a newline. */
+		while ((newline = memchr(io->ctl_line, '\n', io->ctl_len))) {
+			size_t line_len = (size_t)(newline - io->ctl_line);
 			*newline = '\0';
-			ctl_apply(io, io->ctl_line);
-			io->ctl_len -= (size_t)(newline + 1 - io->ctl_line);
-			memmove(io->ctl_line, newline + 1, io->ctl_len + 1);
+			if (io->ctl_skipping)
+				io->ctl_skipping = false; /* the end of an over-long line */
+			else if (memchr(io->ctl_line, '\0', line_len))
+				log_warn(io->diag, "control FIFO %s: skipped a line with a NUL byte",
+					 io->ctl_path);
+			else
+				ctl_apply(io, io->ctl_line);
+			io->ctl_len -= line_len + 1;
+			memmove(io->ctl_line, newline + 1, io->ctl_len);
 		}
 		if (io->ctl_len == sizeof(io->ctl_line) - 1) {
-			log_warn(io->diag, "control FIFO %s: line too long; skipped", io->ctl_path);
+			if (!io->ctl_skipping)
+				log_warn(io->diag, "control FIFO %s: line too long; skipped", io->ctl_path);
+			io->ctl_skipping = true; /* until its newline */
 			io->ctl_len = 0;
 		}
 	}

@@ -13,7 +13,9 @@
 #include "util.h"
 
 /* What an epoll event is about, stored in its data.u64: a kind, and for
- * attach clients their fd in the upper half. */
+ * attach clients their id in the upper half. (An id, not the fd: a client
+ * closed while events for it wait in the same epoll_wait batch must not
+ * have them applied to a new client that got the same fd number.) */
 enum watch_kind {
 	WATCH_SIGNALS = 1,
 	WATCH_STDOUT,
@@ -24,9 +26,9 @@ enum watch_kind {
 	WATCH_TTY,           /* the pty master has output (--terminal) */
 	WATCH_CTL,           /* a line on the control FIFO */
 };
-#define WATCH_TAG(kind, fd) (((uint64_t)(uint32_t)(fd) << 32) | (uint64_t)(kind))
+#define WATCH_TAG(kind, n) (((uint64_t)(uint32_t)(n) << 32) | (uint64_t)(kind))
 #define WATCH_KIND(tag) ((enum watch_kind)((tag) & 0xffffffffu))
-#define WATCH_FD(tag) ((int)((tag) >> 32))
+#define WATCH_CLIENT_ID(tag) ((unsigned)((tag) >> 32))
 
 /* Our read end of the container's stdout or stderr, with the bytes of an
  * unfinished line kept at the front of buf until the rest arrives. */
@@ -46,6 +48,7 @@ struct backlog {
 };
 
 struct attach_client {
+	unsigned id;
 	int fd;
 	bool input_done; /* it shut down its write side: it sends no more */
 	struct backlog backlog;
@@ -75,12 +78,15 @@ struct container_io {
 	int listen_dir_fd;        /* O_PATH fd of its directory, to bind and remove it */
 	const char *listen_name;  /* its name in that directory */
 	struct attach_client *clients;
+	unsigned next_client_id;
+	bool accept_paused;       /* out of fds: not accepting until a client leaves */
 
 	/* the control FIFO (--container-ctlfile) */
 	int ctl_fd;               /* opened read-write, so it never sees EOF */
 	const char *ctl_path;
 	char ctl_line[128];
 	size_t ctl_len;
+	bool ctl_skipping;        /* discarding an over-long line up to its newline */
 };
 
 /* The control FIFO's lines, "TYPE WIDTH HEIGHT\n", after docker's
@@ -118,7 +124,7 @@ enum pump_result io_pump(struct container_io *io, struct output_stream *stream);
  * sun_path is bound through /proc/self/fd/N/NAME of its directory. */
 int io_attach_listen(struct container_io *io, const char *path, bool seqpacket);
 void io_attach_accept(struct container_io *io);
-void io_attach_client_event(struct container_io *io, int client_fd, uint32_t events);
+void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_t events);
 void io_stdin_writable(struct container_io *io);
 
 /* Make the control FIFO at path (mode 0600) and watch it. EEXIST: the

@@ -93,7 +93,9 @@ static int rotate(struct log_writer *log)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (rename(log->path, old_path) < 0)
+	/* ENOENT: the path is gone already (moved by someone else, or our
+	 * earlier rename worked and the reopen did not): just open anew. */
+	if (rename(log->path, old_path) < 0 && errno != ENOENT)
 		return -1;
 	return log_writer_reopen(log);
 }
@@ -186,7 +188,7 @@ static void batch_add_record(struct record_batch *batch, const char *prefix, siz
 	if (log->size_max > 0 && log->size + batch->bytes + record_len > log->size_max) {
 		batch_flush(batch);
 		if (log->size > 0 && rotate(log) < 0)
-			log->write_errno = errno; /* keep writing to the old file */
+			log->rotate_errno = errno; /* keep writing to the old file */
 	}
 	batch_add(batch, prefix, prefix_len);
 	batch_add(batch, content, content_len);

@@ -33,6 +33,7 @@ struct log_writer {
 	unsigned long long dropped_bytes; /* log bytes the file refused, in all */
 	unsigned long long dropped_unreported; /* ... not yet told in a record */
 	int dropped_errno;                /* why output was last dropped */
+	int rotate_errno;                 /* why rotating failed; the caller resets it */
 	char *stage;                      /* LOG_STAGE_SIZE bytes, see log.c */
 	int write_errno;                  /* why, the last time it happened; the caller resets it */
 };

@@ -40,7 +40,6 @@ enum phase {
 };
 
 #define INFLIGHT_MAX 32
-#define EARLY_EXITS_MAX 16
 
 struct shim {
 	struct shim_args args;
@@ -61,11 +60,12 @@ struct shim {
 	int inflight[INFLIGHT_MAX];
 	size_t inflight_count;
 	/* Children reaped while runc was creating: one may be the container,
-	 * if it died before runc did. Checked once its PID is known. */
-	struct {
+	 * if it died before runc did. Checked once its PID is known; grown as
+	 * needed, since losing the container's exit would leave us waiting. */
+	struct early_exit {
 		pid_t pid;
 		int status;
-	} early_exits[EARLY_EXITS_MAX];
+	} *early_exits;
 	size_t early_exit_count;
 };
 
@@ -200,6 +200,8 @@ static void runtime_created(struct shim *shim)
 		if (shim->early_exits[i].pid == container_pid)
 			handle_container_exit(shim, shim->early_exits[i].status);
 	}
+	free(shim->early_exits);
+	shim->early_exits = NULL;
 	shim->early_exit_count = 0;
 }
 
@@ -255,11 +257,17 @@ static void reap_children(struct shim *shim)
 			handle_container_exit(shim, status);
 		} else if (shim->phase == PHASE_CREATING) {
 			/* Perhaps the container, dying before runc did. */
-			size_t slot = shim->early_exit_count < EARLY_EXITS_MAX
-					      ? shim->early_exit_count++
-					      : EARLY_EXITS_MAX - 1;
-			shim->early_exits[slot].pid = pid;
-			shim->early_exits[slot].status = status;
+			struct early_exit *grown = realloc(shim->early_exits,
+							   (shim->early_exit_count + 1) *
+								   sizeof(*grown));
+			if (!grown) {
+				log_error(&shim->diag, "remember the exit of pid %d: out of memory",
+					  (int)pid);
+				continue;
+			}
+			shim->early_exits = grown;
+			shim->early_exits[shim->early_exit_count++] =
+				(struct early_exit){ .pid = pid, .status = status };
 		} else {
 			log_debug(&shim->diag, "reaped orphan pid %d", (int)pid);
 		}
@@ -350,6 +358,12 @@ static void handle_output(struct shim *shim, struct output_stream *stream)
 		unwatch_fd(shim, stream->fd);
 		close_fd(&stream->fd);
 	}
+	if (shim->io.log.rotate_errno != 0) {
+		errno = shim->io.log.rotate_errno;
+		log_error(&shim->diag, "rotate container log %s: %m; writing on in the current file",
+			  shim->io.log.path);
+		shim->io.log.rotate_errno = 0;
+	}
 	/* Once per episode, not once per read: a full disk must not also
 	 * flood syslog. */
 	if (shim->io.log.write_errno != 0) {
@@ -392,7 +406,7 @@ static void dispatch(struct shim *shim, const struct epoll_event *event)
 		io_attach_accept(&shim->io);
 		break;
 	case WATCH_ATTACH_CLIENT:
-		io_attach_client_event(&shim->io, WATCH_FD(event->data.u64), event->events);
+		io_attach_client_event(&shim->io, WATCH_CLIENT_ID(event->data.u64), event->events);
 		break;
 	default:
 		log_error(&shim->diag, "event for unknown watch %llu",

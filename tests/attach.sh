@@ -467,7 +467,56 @@ attach_socket_removed() {
 	assert_no_file "$T/attach.sock" "attach socket after the shim exited"
 }
 
+# A path the shim cannot bind to is reported, and whatever file is there
+# is left alone: it is not ours.
+attach_bind_failure_keeps_file() {
+	local id
+	id=$(cid bind-failure)
+	make_bundle "$T/bundle" -- /bin/sleep 1000
+	echo precious >"$T/attach.sock"
+	launch_shim "$id" "$T/bundle" --container-attachfile "$T/attach.sock"
+	assert_match "$SYNC" '^\{"kind":"shim_error","message":"listen on attach socket [^"]*: Address already in use"\}$' "report"
+	assert_eq precious "$(<"$T/attach.sock")" "the file at the attach path"
+	wait_for shim_gone "$SHIM_PID" || fail "the shim did not exit"
+}
+
+# Out of fds while clients wait to connect: the shim stops watching the
+# listening socket (else epoll reports it readable forever and the loop
+# spins, logging each failed accept) and resumes once a client leaves.
+attach_out_of_fds_no_spin() {
+	local id i count
+	need_probe
+	id=$(cid out-of-fds)
+	make_bundle "$T/bundle" -- /bin/sleep 1000
+	launch_shim "$id" "$T/bundle" --container-attachfile "$T/attach.sock"
+	expect_created
+	"$RUNC" start "$id"
+	# Room for the fds it holds now and two clients, no more.
+	count=$(ls "/proc/$SHIM_PID/fd" | wc -l)
+	prlimit --pid "$SHIM_PID" --nofile=$((count + 2)):$((count + 2))
+	for i in 1 2 3 4 5; do
+		"$PROBE" --no-read "$T/attach.sock" >/dev/null 2>&1 &
+		echo $! >"$T/probe.$i"
+	done
+	wait_for grep -q "not accepting until a client leaves" "$T/shim.log" ||
+		fail "the shim never ran out of fds"
+	# A spinning loop logs a failed accept thousands of times a second.
+	# Give it the time of a few more wake-ups, then count.
+	wait_for test "$(awk '/attach client pid .* connected/' "$T/shim.log" | wc -l)" -ge 2
+	assert_eq 1 "$(grep -c "accept attach client" "$T/shim.log")" "failed accepts logged"
+	# A client leaving makes room: a waiting one is accepted. (One the
+	# shim accepted: a client still queued holds no fd of the shim's.)
+	kill "$(awk '/attach client pid .* connected/ { print $7; exit }' "$T/shim.log")"
+	wait_for test "$(awk '/attach client pid .* connected/' "$T/shim.log" | wc -l)" -ge 3 ||
+		fail "no client accepted after one left"
+	"$RUNC" kill "$id" KILL
+	wait_exit
+	assert_match "$EXIT_JSON" '"reason":"signaled","signal":9\}$' "exit file"
+}
+
 SHIM_TESTS+=(
+	attach_bind_failure_keeps_file
+	attach_out_of_fds_no_spin
 	attach_echo_stream
 	attach_echo_seqpacket
 	attach_stdin_slow_reader

@@ -486,7 +486,8 @@ END_TEST
 
 START_TEST(test_bad_log_size_max)
 {
-	static const char *const bad[] = { "4095", "1k", "-4096", "", "99999999999999999999999" };
+	static const char *const bad[] = { "4095", "1k", "-4096", "", "99999999999999999999999",
+					   " -1", " 8192", "+8192" };
 	struct parse_run run = { 0 };
 	char expected[128];
 
@@ -1835,6 +1836,35 @@ START_TEST(test_rotation_keeps_records_whole)
 }
 END_TEST
 
+/* The log file moved away by someone else (and no reopen asked for):
+ * rotating finds no file to rename and simply starts a fresh one, instead
+ * of failing for ever and writing on past the limit. */
+START_TEST(test_rotation_after_the_file_was_moved)
+{
+	enum { LIMIT = 4096 };
+	char *data = numbered_lines(1000), *current;
+	struct log_writer log;
+	struct stat info;
+
+	ck_assert_int_eq(log_writer_open(&log, test_path("ctr.log"), _i, LIMIT), 0);
+	ck_assert_int_eq(rename(test_path("ctr.log"), test_path("moved.log")), 0);
+	ck_assert_uint_eq(log_writer_frame(&log, STREAM_STDOUT, data, strlen(data), false,
+					   &fixed_time),
+			  strlen(data));
+	ck_assert_int_eq(log.rotate_errno, 0);
+	ck_assert_int_eq(log.write_errno, 0);
+	log_writer_close(&log);
+	ck_assert_int_eq(stat(test_path("ctr.log"), &info), 0);
+	ck_assert_int_le(info.st_size, LIMIT);
+	ck_assert_int_eq(stat(test_path("moved.log"), &info), 0);
+	ck_assert_int_le(info.st_size, LIMIT);
+	current = read_file_text(test_path("ctr.log"));
+	ck_assert_ptr_nonnull(strstr(current, " 999\n")); /* the newest line is in the new file */
+	free(current);
+	free(data);
+}
+END_TEST
+
 /* ---- the control FIFO's lines and the bundle's "terminal" ----------- */
 
 START_TEST(test_ctl_lines)
@@ -2101,6 +2131,8 @@ static Suite *control_suite(void)
 	TCase *tc = new_tcase("rotation");
 
 	tcase_add_loop_test(tc, test_rotation_keeps_records_whole, LOG_FORMAT_SHIMMY,
+			    LOG_FORMAT_K8S_FILE + 1);
+	tcase_add_loop_test(tc, test_rotation_after_the_file_was_moved, LOG_FORMAT_SHIMMY,
 			    LOG_FORMAT_K8S_FILE + 1);
 	suite_add_tcase(suite, tc);
 	tc = new_tcase("ctl and config");
