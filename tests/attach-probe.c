@@ -14,6 +14,7 @@
  *                      the container's output never holds bytes 1 and 2; a
  *                      stream socket keeps no frame boundaries, so nothing
  *                      else can be.
+ *     --empty-first    send one empty packet before anything else
  *     --send FILE      send FILE's bytes, in writes of at most 64 KiB (on a
  *                      seqpacket socket, a packet each), while receiving;
  *                      then shut down the write side. A FIFO works: sending
@@ -431,7 +432,7 @@ static int decode_cri(const char *path, const char *stream)
 static _Noreturn void usage(void)
 {
 	fprintf(stderr,
-		"usage: attach-probe [--seqpacket|--conman] [--uid N] [--no-read] [--send FILE|--chat FILE]\n"
+		"usage: attach-probe [--seqpacket|--conman] [--uid N] [--no-read] [--empty-first] [--send FILE|--chat FILE]\n"
 		"                    [--out FILE] [--err FILE] [--expect-bytes N] [--timeout S] SOCKET_PATH\n"
 		"       attach-probe --decode-cri LOG STREAM\n");
 	exit(EXIT_USAGE);
@@ -453,7 +454,7 @@ int main(int argc, char **argv)
 {
 	struct probe probe = { .out_fd = -1, .err_fd = -1 };
 	const char *send_path = NULL, *chat_path = NULL, *out_path = NULL, *err_path = NULL;
-	bool no_read = false;
+	bool no_read = false, empty_first = false;
 	long uid = -1;
 	unsigned timeout = 60;
 	int i, send_fd = -1;
@@ -470,6 +471,8 @@ int main(int argc, char **argv)
 			probe.mode = MODE_CONMAN;
 		else if (strcmp(flag, "--no-read") == 0)
 			no_read = true;
+		else if (strcmp(flag, "--empty-first") == 0)
+			empty_first = true;
 		else if (!has_value)
 			usage();
 		else if (strcmp(flag, "--send") == 0)
@@ -516,6 +519,10 @@ int main(int argc, char **argv)
 	}
 	if (chat_path)
 		chat(&probe, chat_path);
+	/* On a seqpacket socket an empty packet is a message of its own,
+	 * which the shim must not take for our shutdown. */
+	if (empty_first && send(probe.sock, "", 0, MSG_NOSIGNAL) < 0)
+		die(EXIT_ERROR, "send an empty packet");
 	if (!received_enough(&probe))
 		pump(&probe, send_fd);
 	if (probe.mode == MODE_MARKERS && !received_enough(&probe) && probe.current_stream != 0 &&

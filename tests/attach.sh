@@ -514,7 +514,28 @@ attach_out_of_fds_no_spin() {
 	assert_match "$EXIT_JSON" '"reason":"signaled","signal":9\}$' "exit file"
 }
 
+# An empty packet on a seqpacket socket reads as 0 bytes, like a
+# shutdown; it is not one, and the client's bytes after it still reach
+# the container, whose stdin is not closed early.
+attach_empty_packet_is_not_eof() {
+	local id
+	need_probe
+	id=$(cid empty-packet)
+	make_bundle "$T/bundle" -- /bin/cat
+	printf 'after an empty packet\n' >"$T/hello"
+	launch_shim "$id" "$T/bundle" --stdin --stdin-once --attach-seqpacket \
+		--container-attachfile "$T/attach.sock"
+	expect_created
+	"$RUNC" start "$id"
+	"$PROBE" --seqpacket --empty-first --timeout 30 --send "$T/hello" --out "$T/out" \
+		"$T/attach.sock" >"$T/probe.out" || fail "attach-probe exited with status $?"
+	wait_exit
+	assert_match "$EXIT_JSON" '"reason":"exited","exitCode":0\}$' "exit file"
+	assert_file_eq "$T/hello" "$T/out" "stdout received"
+}
+
 SHIM_TESTS+=(
+	attach_empty_packet_is_not_eof
 	attach_bind_failure_keeps_file
 	attach_out_of_fds_no_spin
 	attach_echo_stream
