@@ -411,6 +411,19 @@ static void client_input_done(struct container_io *io, struct attach_client *cli
 
 /* Bytes from a client: for the container's stdin if it has one, else
  * read and dropped, so the client's EOF is still seen. */
+/* On a seqpacket socket recv returns 0 both for an empty packet and at
+ * the end. It is the end only once the client has shut down (EPOLLRDHUP)
+ * and nothing is queued behind: FIONREAD on an AF_UNIX socket counts
+ * every byte still queued, not just the next packet's. */
+static bool client_sent_empty_packet(const struct attach_client *client, uint32_t events)
+{
+	int queued = 0;
+
+	if (!(events & (EPOLLRDHUP | EPOLLHUP)))
+		return true;
+	return ioctl(client->fd, FIONREAD, &queued) == 0 && queued > 0;
+}
+
 static void client_read(struct container_io *io, struct attach_client *client, uint32_t events)
 {
 	char discard[CLIENT_READ_MAX];
@@ -439,8 +452,8 @@ static void client_read(struct container_io *io, struct attach_client *client, u
 		client_close(io, client);
 		return;
 	}
-	if (n == 0 && io->attach_seqpacket && !(events & (EPOLLRDHUP | EPOLLHUP)))
-		return; /* an empty packet, not the end */
+	if (n == 0 && io->attach_seqpacket && client_sent_empty_packet(client, events))
+		return;
 	if (n == 0) {
 		client_input_done(io, client);
 		client_update_events(io, client);
