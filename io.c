@@ -340,7 +340,11 @@ static void stdin_close(struct container_io *io)
 {
 	if (io->stdin_fd < 0)
 		return;
-	/* It may be in the epoll set waiting for room; close() removes it. */
+	/* Removed from the epoll set by hand: with a terminal stdin_fd is a
+	 * copy of the pty master, and close() drops an epoll registration
+	 * only with the last fd of the file, so a stale EPOLLOUT would stay. */
+	if (io->stdin_watched)
+		watch_set(io, EPOLL_CTL_DEL, io->stdin_fd, 0, 0);
 	close_fd(&io->stdin_fd);
 	io->stdin_watched = false;
 	io->stdin_len = 0;
@@ -409,8 +413,6 @@ static void client_input_done(struct container_io *io, struct attach_client *cli
 	}
 }
 
-/* Bytes from a client: for the container's stdin if it has one, else
- * read and dropped, so the client's EOF is still seen. */
 /* On a seqpacket socket recv returns 0 both for an empty packet and at
  * the end. It is the end only once the client has shut down (EPOLLRDHUP)
  * and nothing is queued behind: FIONREAD on an AF_UNIX socket counts
@@ -424,6 +426,8 @@ static bool client_sent_empty_packet(const struct attach_client *client, uint32_
 	return ioctl(client->fd, FIONREAD, &queued) == 0 && queued > 0;
 }
 
+/* Bytes from a client: for the container's stdin if it has one, else
+ * read and dropped, so the client's EOF is still seen. */
 static void client_read(struct container_io *io, struct attach_client *client, uint32_t events)
 {
 	char discard[CLIENT_READ_MAX];
@@ -745,6 +749,15 @@ void io_ctl_readable(struct container_io *io)
 
 /* ---- output ------------------------------------------------------------ */
 
+/* The stream ended, or we stop waiting for it: its unfinished last line
+ * becomes a record of its own. */
+static void flush_last_line(struct container_io *io, struct output_stream *stream,
+			    const struct timespec *now)
+{
+	log_writer_frame(&io->log, stream->id, stream->buf, stream->len, true, now);
+	stream->len = 0;
+}
+
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 {
 	for (int reads = 0; reads < READS_PER_WAKEUP; reads++) {
@@ -764,8 +777,7 @@ enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 			return PUMP_ERROR;
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (n <= 0) {
-			log_writer_frame(&io->log, stream->id, stream->buf, stream->len, true, &now);
-			stream->len = 0;
+			flush_last_line(io, stream, &now);
 			return PUMP_EOF;
 		}
 		/* Clients get the bytes as they come; the log gets whole lines. */
@@ -827,8 +839,7 @@ void io_drain(struct container_io *io)
 		 * line now rather than wait for an EOF that may never come. */
 		if (stream->len > 0) {
 			clock_gettime(CLOCK_REALTIME, &now);
-			log_writer_frame(&io->log, stream->id, stream->buf, stream->len, true, &now);
-			stream->len = 0;
+			flush_last_line(io, stream, &now);
 		}
 		close_fd(&stream->fd);
 		free(stream->buf);
