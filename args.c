@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 const char shim_usage[] =
 	"Usage: shim --bundle DIR --container-id ID --container-pidfile PATH\n"
@@ -31,6 +29,7 @@ const char shim_usage[] =
 	"  --attach-seqpacket            make it SOCK_SEQPACKET: one frame per packet\n"
 	"  --runtime PATH                OCI runtime binary (default: runc from PATH)\n"
 	"  --runtime-arg ARG             runtime flag placed before `create` (repeatable)\n"
+	"  --runtime-timeout SECONDS     kill the runtime if `create` takes longer (default: wait)\n"
 	"  --stdin                       give the container a stdin (attach clients write to it)\n"
 	"  --stdin-once                  close the container's stdin when the first client is done\n"
 	"  --terminal                    the container's stdio is a pty (config.json must agree)\n"
@@ -49,6 +48,7 @@ enum {
 	OPT_SHIM_LOGFILE,
 	OPT_RUNTIME,
 	OPT_RUNTIME_ARG,
+	OPT_RUNTIME_TIMEOUT,
 	OPT_BUNDLE,
 	OPT_CONTAINER_ID,
 	OPT_CONTAINER_PIDFILE,
@@ -73,6 +73,7 @@ static const struct option long_options[] = {
 	{ "shim-logfile", required_argument, NULL, OPT_SHIM_LOGFILE },
 	{ "runtime", required_argument, NULL, OPT_RUNTIME },
 	{ "runtime-arg", required_argument, NULL, OPT_RUNTIME_ARG },
+	{ "runtime-timeout", required_argument, NULL, OPT_RUNTIME_TIMEOUT },
 	{ "bundle", required_argument, NULL, OPT_BUNDLE },
 	{ "container-id", required_argument, NULL, OPT_CONTAINER_ID },
 	{ "container-pidfile", required_argument, NULL, OPT_CONTAINER_PIDFILE },
@@ -106,14 +107,35 @@ char *strip_quotes(char *arg)
 static enum args_result usage_error(char *error, size_t error_len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The message quotes what the caller passed: control characters in it
+ * are escaped, so it stays one line and sends no escape sequences. */
 static enum args_result usage_error(char *error, size_t error_len, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(error, error_len, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_control(error, error_len, raw);
 	return ARGS_USAGE_ERROR;
+}
+
+/* A whole number in [min, max], digits only: strtoull would skip blanks
+ * and accept a sign (" -1" wraps to the largest value). */
+static int parse_number(const char *text, unsigned long long min, unsigned long long max,
+			unsigned long long *value)
+{
+	char *end;
+
+	errno = 0;
+	*value = strtoull(text, &end, 10);
+	if (errno != 0 || text[0] < '0' || text[0] > '9' || *end != '\0' || *value < min ||
+	    *value > max) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 /* A file descriptor number that is open in this process. */
@@ -138,7 +160,6 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 			    size_t error_len)
 {
 	const char *sync_fd_text = NULL, *sync_fd_source = "--syncpipe-fd";
-	struct stat bundle_stat;
 	int option;
 
 	*args = (struct shim_args){ .runtime = "runc", .log_level = DIAG_INFO, .sync_fd = -1 };
@@ -182,17 +203,20 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 						   "--container-log-format %s: unknown format; use shimmy or k8s-file",
 						   optarg);
 			break;
-		case OPT_LOG_SIZE_MAX: {
-			char *end;
-			errno = 0;
-			args->log_size_max = strtoull(optarg, &end, 10);
-			/* strtoull skips blanks and accepts a sign: " -1" would
-			 * wrap to the largest value. Digits only. */
-			if (errno != 0 || optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
-			    args->log_size_max < 4096)
+		case OPT_LOG_SIZE_MAX:
+			if (parse_number(optarg, 4096, ULLONG_MAX, &args->log_size_max) < 0)
 				return usage_error(error, error_len,
 						   "--log-size-max %s: give a number of bytes, at least 4096",
 						   optarg);
+			break;
+		case OPT_RUNTIME_TIMEOUT: {
+			unsigned long long seconds;
+			/* A day at most: beyond that a "timeout" is a typo. */
+			if (parse_number(optarg, 1, 86400, &seconds) < 0)
+				return usage_error(error, error_len,
+						   "--runtime-timeout %s: give a whole number of seconds, 1 to 86400",
+						   optarg);
+			args->runtime_timeout = (unsigned)seconds;
 			break;
 		}
 		case ':':
@@ -232,20 +256,14 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 	}
 	if (args->runtime[0] == '\0')
 		return usage_error(error, error_len, "--runtime is empty; give a path or a name in PATH");
-	if (args->stdin_once && !args->stdin_enabled)
-		return usage_error(error, error_len, "--stdin-once needs --stdin");
-	if (stat(args->bundle, &bundle_stat) < 0)
-		return usage_error(error, error_len, "--bundle %s: %m", args->bundle);
-	if (!S_ISDIR(bundle_stat.st_mode))
-		return usage_error(error, error_len, "--bundle %s: not a directory", args->bundle);
-	{
-		char config_path[PATH_MAX];
-		snprintf(config_path, sizeof(config_path), "%s/config.json", args->bundle);
-		if (access(config_path, R_OK) < 0)
-			return usage_error(error, error_len,
-					   "--bundle %s: no readable config.json in it (%m); an OCI bundle needs one",
-					   args->bundle);
-	}
+	/* We place the ID last on runc's command line, where runc would take
+	 * "-h" or "--help" for a flag (and print its help and exit 0): only
+	 * we can see that, so only we can refuse it. Everything else about
+	 * the ID, and the bundle, is runc's to judge and report. */
+	if (args->container_id[0] == '-')
+		return usage_error(error, error_len,
+				   "--container-id %s: an ID may not begin with '-' (the runtime would take it for a flag)",
+				   args->container_id);
 
 	if (!sync_fd_text) {
 		sync_fd_text = getenv("_OCI_SYNCPIPE");

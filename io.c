@@ -1,13 +1,15 @@
 /* io.c: the container's stdio. Step 3 makes the pipes that become the
- * container's 0, 1 and 2. Step 5 pumps stdout and stderr (or, with
- * --terminal, the pty master) into the log and to every attach client,
- * feeds the container's stdin from those clients, and reads the control
- * FIFO. In this order: pipes, attach clients, stdin, the attach socket,
+ * container's 0, 1 and 2, and keeps what runc writes to them while it
+ * creates. Step 5 pumps stdout and stderr (or, with --terminal, the pty
+ * master) into the log and to every attach client, feeds the container's
+ * stdin from those clients, and reads the control FIFO. In this order:
+ * pipes, attach clients and their output ring, stdin, the attach socket,
  * the control FIFO, the pump, the end.
  *
  * Nothing here may hurt the container or the log: every fd is
- * non-blocking, a slow client gets a bounded backlog and then is dropped,
- * and a container that never reads its stdin only makes the clients wait. */
+ * non-blocking, slow clients share one bounded ring and are dropped when
+ * they fall off its end, and a container that never reads its stdin only
+ * makes the clients wait. */
 #define _GNU_SOURCE
 #include "io.h"
 
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -35,8 +38,14 @@
 
 /* The attach protocol: one stream-id byte, then at most 32 KiB of data. */
 #define FRAME_DATA_MAX (32 * 1024)
-/* A client further behind than this is dropped, not waited for. */
-#define CLIENT_BACKLOG_MAX (4 * 1024 * 1024)
+/* The output ring (io.h): a client further behind than this is dropped,
+ * not waited for. The ring is the most memory clients can cost, together.
+ * (A test may build io.c with a smaller one.) */
+#ifndef OUTPUT_RING_SIZE
+#define OUTPUT_RING_SIZE (4 * 1024 * 1024)
+#endif
+/* Each frame in the ring: its length, then the stream byte and the data. */
+#define FRAME_HEADER_LEN sizeof(uint32_t)
 /* Bytes from clients waiting for the container to read its stdin. */
 #define STDIN_BUFFER_MAX (256 * 1024)
 /* The most one read from a client takes. On a SOCK_SEQPACKET socket one
@@ -64,10 +73,26 @@ static int output_stream_init(struct output_stream *stream, enum stream_id id, i
 	stream->len = 0;
 	if (fcntl(read_fd, F_SETFL, O_NONBLOCK) < 0)
 		return -1;
-	/* Room for an unfinished line plus one full read. */
+	/* Room for an unfinished line plus one full read, mapped: a quiet
+	 * container touches only its first pages. */
 	stream->cap = LOG_RECORD_MAX + read_size;
-	stream->buf = malloc(stream->cap);
+	stream->buf = buffer_map(stream->cap);
 	return stream->buf ? 0 : -1;
+}
+
+/* After a burst the stream's buffer keeps the pages it touched; once the
+ * pipe is dry they go back to the kernel, all but the first
+ * STREAM_BUFFER_KEPT bytes (which hold any unfinished line). So an idle
+ * container costs the same after a burst of output as before it. */
+#define STREAM_BUFFER_KEPT (64 * 1024)
+
+static void stream_went_dry(struct container_io *io, struct output_stream *stream)
+{
+	if (stream->touched > STREAM_BUFFER_KEPT) {
+		buffer_release(stream->buf, stream->cap, STREAM_BUFFER_KEPT);
+		stream->touched = 0;
+	}
+	log_writer_release(&io->log);
 }
 
 static int output_pipe(struct output_stream *stream, enum stream_id id, int *child_fd)
@@ -90,7 +115,8 @@ void io_init(struct container_io *io)
 {
 	*io = (struct container_io){ .epoll_fd = -1 };
 	io->child_fds[0] = io->child_fds[1] = io->child_fds[2] = -1;
-	io->stdin_fd = io->listen_fd = io->listen_dir_fd = io->ctl_fd = -1;
+	io->stdin_fd = io->listen_fd = io->ctl_fd = -1;
+	io->listen_file.dir_fd = io->ctl_file.dir_fd = io->log.file.dir_fd = -1;
 	io->out.fd = io->err.fd = io->tty.fd = io->log.fd = -1;
 }
 
@@ -101,7 +127,7 @@ int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, b
 	io->stdin_once = stdin_once;
 	if (with_stdin) {
 		/* With a pty, stdin_fd will be a copy of the master. */
-		io->stdin_buf = malloc(STDIN_BUFFER_MAX);
+		io->stdin_buf = buffer_map(STDIN_BUFFER_MAX);
 		if (!io->stdin_buf)
 			return -1;
 	}
@@ -144,19 +170,26 @@ void io_close_child_ends(struct container_io *io)
 		close_fd(&io->child_fds[i]);
 }
 
-size_t io_read_runtime_error(struct container_io *io, char *buf, size_t cap)
+enum pump_result io_capture(struct output_stream *stream, struct capture *capture)
 {
-	size_t len = 0;
+	/* stream->buf is free until the container runs: read into it. */
+	for (int reads = 0; reads < READS_PER_WAKEUP; reads++) {
+		ssize_t n = read(stream->fd, stream->buf, stream->cap);
 
-	while (io->err.fd >= 0 && len < cap) {
-		ssize_t n = read(io->err.fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break; /* EOF, EAGAIN, or an error: report what we have */
-		len += (size_t)n;
+		if (n < 0 && errno == EAGAIN)
+			return PUMP_AGAIN;
+		if (n < 0)
+			return PUMP_ERROR;
+		if (n == 0)
+			return PUMP_EOF;
+		if ((size_t)n > stream->touched)
+			stream->touched = (size_t)n;
+		if (capture_append(capture, stream->buf, (size_t)n) < 0)
+			return PUMP_ERROR;
 	}
-	return len;
+	return PUMP_MORE;
 }
 
 /* ---- attach clients ---------------------------------------------------- */
@@ -167,8 +200,8 @@ static bool stdin_has_room(const struct container_io *io)
 }
 
 /* What a client should wake us for: bytes to read while the stdin buffer
- * has room (otherwise it waits: back-pressure), room to write while it
- * has a backlog. */
+ * has room (otherwise it waits: back-pressure), room to write while it is
+ * behind. */
 static void client_update_events(struct container_io *io, struct attach_client *client)
 {
 	uint32_t events = 0;
@@ -177,10 +210,54 @@ static void client_update_events(struct container_io *io, struct attach_client *
 	 * on a seqpacket socket also reads as 0 bytes. */
 	if (!client->input_done && stdin_has_room(io))
 		events |= EPOLLIN | EPOLLRDHUP;
-	if (client->backlog.end > client->backlog.start)
+	if (client->pos != io->ring.head)
 		events |= EPOLLOUT;
 	watch_set(io, EPOLL_CTL_MOD, client->fd, events,
 		  WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
+}
+
+/* ---- the output ring ---------------------------------------------------- */
+
+/* Copy len bytes of the ring at position pos into out, across the wrap. */
+static void ring_read(const struct output_ring *ring, uint64_t pos, void *out, size_t len)
+{
+	size_t offset = (size_t)(pos % OUTPUT_RING_SIZE);
+	size_t first = len < OUTPUT_RING_SIZE - offset ? len : OUTPUT_RING_SIZE - offset;
+
+	memcpy(out, ring->data + offset, first);
+	memcpy((char *)out + first, ring->data, len - first);
+}
+
+static void ring_write(struct output_ring *ring, uint64_t pos, const void *data, size_t len)
+{
+	size_t offset = (size_t)(pos % OUTPUT_RING_SIZE);
+	size_t first = len < OUTPUT_RING_SIZE - offset ? len : OUTPUT_RING_SIZE - offset;
+
+	memcpy(ring->data + offset, data, first);
+	memcpy(ring->data, (const char *)data + first, len - first);
+}
+
+/* The ring's bytes [pos, pos + len) as one or two iovecs (it may wrap). */
+static int ring_iov(const struct output_ring *ring, uint64_t pos, size_t len, struct iovec iov[2])
+{
+	size_t offset = (size_t)(pos % OUTPUT_RING_SIZE);
+	size_t first = len < OUTPUT_RING_SIZE - offset ? len : OUTPUT_RING_SIZE - offset;
+
+	iov[0] = (struct iovec){ ring->data + offset, first };
+	iov[1] = (struct iovec){ ring->data, len - first };
+	return len > first ? 2 : 1;
+}
+
+/* Once every client has caught up, the ring's memory goes back to the
+ * kernel: an attached terminal that keeps up costs nothing. */
+static void ring_release_if_unused(struct container_io *io)
+{
+	for (struct attach_client *client = io->clients; client; client = client->next)
+		if (client->pos != io->ring.head)
+			return;
+	if (io->ring.data && munmap(io->ring.data, OUTPUT_RING_SIZE) < 0)
+		log_warn(io->diag, "unmap the attach output ring: %m");
+	io->ring.data = NULL;
 }
 
 static void client_close(struct container_io *io, struct attach_client *client)
@@ -192,8 +269,8 @@ static void client_close(struct container_io *io, struct attach_client *client)
 	*link = client->next;
 	/* close() also removes the fd from the epoll set: it is our only copy. */
 	close_fd(&client->fd);
-	free(client->backlog.data);
 	free(client);
+	ring_release_if_unused(io);
 	if (io->accept_paused) {
 		/* An fd is free again: connections waiting can be accepted. */
 		io->accept_paused = false;
@@ -201,136 +278,124 @@ static void client_close(struct container_io *io, struct attach_client *client)
 	}
 }
 
-/* Queue bytes behind what the client already owes. Frames keep their
- * order and, on a SOCK_SEQPACKET socket, each is sent as one packet, so
- * the backlog stores each one behind its 4-byte length. */
-static int backlog_push(struct backlog *backlog, const struct iovec *iov, int count)
+/* Send what the client is owed from the ring until it would block. -1
+ * means the client is gone or broken and must be closed. */
+static int client_flush(struct container_io *io, struct attach_client *client)
 {
-	uint32_t frame_len = 0;
-	size_t need;
-
-	for (int i = 0; i < count; i++)
-		frame_len += (uint32_t)iov[i].iov_len;
-	need = sizeof(frame_len) + frame_len;
-	if (backlog->end - backlog->start + need > CLIENT_BACKLOG_MAX) {
-		errno = ENOBUFS;
-		return -1;
-	}
-	if (backlog->end + need > backlog->cap) {
-		/* Move what is pending to the front, then grow if still short.
-		 * (A new backlog has no data yet: memmove(NULL, ...) is UB.) */
-		if (backlog->start > 0)
-			memmove(backlog->data, backlog->data + backlog->start,
-				backlog->end - backlog->start);
-		backlog->end -= backlog->start;
-		backlog->start = 0;
-		if (backlog->end + need > backlog->cap) {
-			size_t cap = backlog->cap ? backlog->cap : 64 * 1024;
-			char *data;
-			while (cap < backlog->end + need)
-				cap *= 2;
-			data = realloc(backlog->data, cap);
-			if (!data)
-				return -1;
-			backlog->data = data;
-			backlog->cap = cap;
-		}
-	}
-	memcpy(backlog->data + backlog->end, &frame_len, sizeof(frame_len));
-	backlog->end += sizeof(frame_len);
-	for (int i = 0; i < count; i++) {
-		memcpy(backlog->data + backlog->end, iov[i].iov_base, iov[i].iov_len);
-		backlog->end += iov[i].iov_len;
-	}
-	return 0;
-}
-
-/* Send what the client is owed until it would block. -1 means the client
- * is gone or broken and must be closed. */
-static int backlog_flush(struct attach_client *client)
-{
-	struct backlog *backlog = &client->backlog;
-
-	while (backlog->start < backlog->end) {
+	while (client->pos != io->ring.head) {
+		struct iovec iov[2];
+		struct msghdr message = { .msg_iov = iov };
 		uint32_t frame_len;
+		size_t left;
 		ssize_t n;
 
-		memcpy(&frame_len, backlog->data + backlog->start, sizeof(frame_len));
-		n = send(client->fd, backlog->data + backlog->start + sizeof(frame_len), frame_len,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ring_read(&io->ring, client->pos, &frame_len, FRAME_HEADER_LEN);
+		left = frame_len - client->sent;
+		message.msg_iovlen = (size_t)ring_iov(
+			&io->ring, client->pos + FRAME_HEADER_LEN + client->sent, left, iov);
+		do
+			n = sendmsg(client->fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
 		if (n < 0 && errno == EAGAIN)
 			return 0;
 		if (n < 0)
 			return -1;
-		if ((uint32_t)n < frame_len) {
-			/* Only a stream socket sends part of a frame: keep the
-			 * rest as a shorter frame in the same place. */
-			backlog->start += (size_t)n;
-			frame_len -= (uint32_t)n;
-			memcpy(backlog->data + backlog->start, &frame_len, sizeof(frame_len));
+		if ((size_t)n < left) {
+			/* Only a stream socket sends part of a frame. */
+			client->sent += (uint32_t)n;
 			return 0;
 		}
-		backlog->start += sizeof(frame_len) + frame_len;
+		client->pos += FRAME_HEADER_LEN + frame_len;
+		client->sent = 0;
 	}
-	backlog->start = backlog->end = 0;
+	ring_release_if_unused(io);
 	return 0;
 }
 
-/* Send one frame to a client, or queue it if the client is behind. */
-static int client_send_frame(struct attach_client *client, const struct iovec iov[2])
+/* Store a frame at its place in the ring, mapping the ring if need be,
+ * then drop every client whose next frame that overwrote. */
+static void ring_store(struct container_io *io, uint64_t pos, const struct iovec frame[2])
 {
-	struct msghdr message = { .msg_iov = (struct iovec *)iov, .msg_iovlen = 2 };
-	size_t frame_len = iov[0].iov_len + iov[1].iov_len;
-	ssize_t n = 0;
+	uint32_t frame_len = (uint32_t)(frame[0].iov_len + frame[1].iov_len);
+	struct attach_client *client, *next;
 
-	if (client->backlog.end == client->backlog.start) {
-		do
-			n = sendmsg(client->fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		if (n < 0 && errno != EAGAIN)
-			return -1;
-		if (n < 0)
-			n = 0;
-		if ((size_t)n == frame_len)
-			return 0;
+	if (!io->ring.data) {
+		void *data = mmap(NULL, OUTPUT_RING_SIZE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (data == MAP_FAILED) {
+			log_error(io->diag, "map the attach output ring: %m; dropping the clients that are behind");
+			for (client = io->clients; client; client = next) {
+				next = client->next;
+				if (client->pos != io->ring.head)
+					client_close(io, client);
+			}
+			return;
+		}
+		io->ring.data = data;
 	}
-	/* Queue what was not sent: on a stream socket perhaps the tail of
-	 * this frame (n > 0), on a seqpacket socket always all of it. */
-	if ((size_t)n >= iov[0].iov_len) {
-		struct iovec rest = { (char *)iov[1].iov_base + ((size_t)n - iov[0].iov_len),
-				      frame_len - (size_t)n };
-		return backlog_push(&client->backlog, &rest, 1);
+	ring_write(&io->ring, pos, &frame_len, FRAME_HEADER_LEN);
+	ring_write(&io->ring, pos + FRAME_HEADER_LEN, frame[0].iov_base, frame[0].iov_len);
+	ring_write(&io->ring, pos + FRAME_HEADER_LEN + frame[0].iov_len, frame[1].iov_base,
+		   frame[1].iov_len);
+	for (client = io->clients; client; client = next) {
+		next = client->next;
+		if (io->ring.head - client->pos > OUTPUT_RING_SIZE) {
+			log_warn(io->diag,
+				 "attach client fd %d is more than %d bytes behind: disconnected (the log has everything)",
+				 client->fd, OUTPUT_RING_SIZE);
+			client_close(io, client);
+		}
 	}
-	return backlog_push(&client->backlog, iov, 2);
 }
 
-/* Send container output to every client, as frames of at most 32 KiB. */
+/* Send container output to every client, as frames of at most 32 KiB.
+ * A client that is caught up gets each frame straight away; what it
+ * cannot take now, and every frame for a client already behind, is
+ * stored in the ring for client_flush. */
 static void broadcast(struct container_io *io, enum stream_id stream, const char *data, size_t len)
 {
 	unsigned char stream_byte = (unsigned char)stream;
 
+	if (!io->clients)
+		return;
 	for (size_t pos = 0; pos < len; pos += FRAME_DATA_MAX) {
 		size_t chunk = len - pos < FRAME_DATA_MAX ? len - pos : FRAME_DATA_MAX;
 		struct iovec frame[2] = { { &stream_byte, 1 }, { (char *)data + pos, chunk } };
-		struct attach_client *client = io->clients, *next;
+		struct msghdr message = { .msg_iov = frame, .msg_iovlen = 2 };
+		uint64_t frame_pos = io->ring.head;
+		struct attach_client *client, *next;
+		bool store = false;
 
-		for (; client; client = next) {
-			bool was_idle = client->backlog.end == client->backlog.start;
+		io->ring.head += FRAME_HEADER_LEN + 1 + chunk;
+		for (client = io->clients; client; client = next) {
+			ssize_t n;
+
 			next = client->next;
-			if (client_send_frame(client, frame) < 0) {
-				if (errno == ENOBUFS)
-					log_warn(io->diag,
-						 "attach client fd %d is more than %d bytes behind: disconnected",
-						 client->fd, CLIENT_BACKLOG_MAX);
-				else if (errno != EPIPE && errno != ECONNRESET)
+			if (client->pos != frame_pos) {
+				store = true; /* behind already: it gets this one later */
+				continue;
+			}
+			do
+				n = sendmsg(client->fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+			while (n < 0 && errno == EINTR);
+			if (n == (ssize_t)(1 + chunk)) {
+				client->pos = io->ring.head;
+				continue;
+			}
+			if (n < 0 && errno != EAGAIN) {
+				if (errno != EPIPE && errno != ECONNRESET)
 					log_warn(io->diag, "send to attach client fd %d: %m", client->fd);
 				client_close(io, client);
-			} else if (was_idle && client->backlog.end > client->backlog.start) {
-				client_update_events(io, client);
+				continue;
 			}
+			/* Behind from this frame on; on a stream socket perhaps
+			 * with part of it sent. */
+			client->sent = n > 0 ? (uint32_t)n : 0;
+			store = true;
+			client_update_events(io, client);
 		}
+		if (store)
+			ring_store(io, frame_pos, frame);
 	}
 }
 
@@ -430,9 +495,10 @@ static bool client_sent_empty_packet(const struct attach_client *client, uint32_
  * read and dropped, so the client's EOF is still seen. */
 static void client_read(struct container_io *io, struct attach_client *client, uint32_t events)
 {
-	char discard[CLIENT_READ_MAX];
+	char discard[4096]; /* small: what it holds is thrown away */
 	bool to_stdin = io->stdin_fd >= 0 && !io->stdin_close_pending;
 	char *buf = to_stdin ? io->stdin_buf + io->stdin_len : discard;
+	size_t cap = to_stdin ? CLIENT_READ_MAX : sizeof(discard);
 	ssize_t n;
 
 	if (to_stdin && !stdin_has_room(io))
@@ -440,8 +506,10 @@ static void client_read(struct container_io *io, struct attach_client *client, u
 	/* MSG_TRUNC: a packet's real length, even when it was cut. (Only on
 	 * seqpacket: on a stream socket it would discard bytes.) */
 	do
-		n = recv(client->fd, buf, CLIENT_READ_MAX, io->attach_seqpacket ? MSG_TRUNC : 0);
+		n = recv(client->fd, buf, cap, io->attach_seqpacket ? MSG_TRUNC : 0);
 	while (n < 0 && errno == EINTR);
+	if (!to_stdin && n > (ssize_t)cap)
+		n = (ssize_t)cap; /* dropped anyway; only its length mattered */
 	if (n > CLIENT_READ_MAX) {
 		log_warn(io->diag, "attach client fd %d sent a %zd-byte packet; only %d bytes kept",
 			 client->fd, n, CLIENT_READ_MAX);
@@ -494,7 +562,7 @@ void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_
 			return;
 	}
 	if (events & EPOLLOUT) {
-		if (backlog_flush(client) < 0) {
+		if (client_flush(io, client) < 0) {
 			client_close(io, client);
 			return;
 		}
@@ -514,52 +582,48 @@ void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_
 int io_attach_listen(struct container_io *io, const char *path, bool seqpacket)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	char *path_copy = strdup(path), *directory;
+	struct dir_file *file = &io->listen_file;
 	struct stat existing;
-	int written;
+	mode_t old_umask;
+	int written, bound;
 
-	if (!path_copy)
+	if (dir_file_open(file, path) < 0)
 		return -1;
-	directory = dirname(path_copy);
-	io->listen_name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	io->listen_dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	free(path_copy);
-	if (io->listen_dir_fd < 0)
-		return -1;
-
-	/* sun_path holds 108 bytes. A longer path is reached through our fd
-	 * of its directory, which the kernel resolves like any path. */
-	if (strlen(path) < sizeof(address.sun_path))
-		written = snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
-	else
-		written = snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s",
-				   io->listen_dir_fd, io->listen_name);
+	/* sun_path holds 108 bytes, and a path can change under us: bind
+	 * through our fd of the directory, which the kernel resolves like any
+	 * path, so the socket lands in the directory we hold. */
+	written = snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s",
+			   file->dir_fd, file->name);
 	if (written < 0 || (size_t)written >= sizeof(address.sun_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	/* A socket left by an earlier shim would make bind fail. Only a
 	 * socket is removed: any other file there is an error to report. */
-	if (fstatat(io->listen_dir_fd, io->listen_name, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (fstatat(file->dir_fd, file->name, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISSOCK(existing.st_mode))
-		unlinkat(io->listen_dir_fd, io->listen_name, 0);
+		unlinkat(file->dir_fd, file->name, 0);
 
 	io->attach_seqpacket = seqpacket;
 	io->listen_fd = socket(AF_UNIX, (seqpacket ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC |
 						SOCK_NONBLOCK, 0);
 	if (io->listen_fd < 0)
 		return -1;
+	/* The socket file is born 0600: bind takes its mode from the umask.
+	 * Setting it afterwards by path (chmod) would follow a symlink swapped
+	 * in meanwhile. (We have one thread: the umask is ours alone.) */
+	old_umask = umask(0177);
+	bound = bind(io->listen_fd, (struct sockaddr *)&address, sizeof(address));
+	umask(old_umask);
 	/* Until bind succeeds the path is not ours: on failure, close the
 	 * socket (so io_close removes nothing) and leave the path alone. */
-	if (bind(io->listen_fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+	if (bound < 0) {
 		close_fd(&io->listen_fd);
 		return -1;
 	}
-	/* 0600 whatever the umask. Nobody can connect before listen(), so
-	 * there is no window with a wider mode. */
-	if (fchmodat(io->listen_dir_fd, io->listen_name, 0600, 0) < 0 || listen(io->listen_fd, 16) < 0) {
+	if (listen(io->listen_fd, 16) < 0) {
 		int saved_errno = errno;
-		unlinkat(io->listen_dir_fd, io->listen_name, 0);
+		unlinkat(file->dir_fd, file->name, 0);
 		close_fd(&io->listen_fd);
 		errno = saved_errno;
 		return -1;
@@ -612,6 +676,7 @@ void io_attach_accept(struct container_io *io)
 		}
 		client->id = io->next_client_id++;
 		client->fd = fd;
+		client->pos = io->ring.head; /* owed what comes from now on */
 		client->next = io->clients;
 		io->clients = client;
 		watch_set(io, EPOLL_CTL_ADD, fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
@@ -624,24 +689,27 @@ void io_attach_accept(struct container_io *io)
 
 int io_ctl_open(struct container_io *io, const char *path)
 {
+	struct dir_file *file = &io->ctl_file;
 	struct stat existing;
 
-	if (mkfifo(path, 0600) < 0) {
-		if (errno != EEXIST)
-			return -1;
-		if (stat(path, &existing) < 0)
-			return -1;
-		if (!S_ISFIFO(existing.st_mode)) {
-			errno = EEXIST;
-			return -1;
-		}
-	}
+	if (dir_file_open(file, path) < 0)
+		return -1;
+	if (mkfifoat(file->dir_fd, file->name, 0600) < 0 && errno != EEXIST)
+		return -1;
 	/* Read-write: we hold a writer ourselves, so when the manager's
-	 * writers come and go the FIFO never reports EOF (fifo(7)). */
-	io->ctl_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	 * writers come and go the FIFO never reports EOF (fifo(7)). Checked
+	 * after opening, on the fd: whatever was there (an older FIFO, or
+	 * something else) is what we hold, not what a path says later. */
+	io->ctl_fd = openat(file->dir_fd, file->name, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (io->ctl_fd < 0 && errno == ELOOP)
+		errno = EEXIST;
 	if (io->ctl_fd < 0)
 		return -1;
-	io->ctl_path = path;
+	if (fstat(io->ctl_fd, &existing) < 0 || !S_ISFIFO(existing.st_mode)) {
+		close_fd(&io->ctl_fd);
+		errno = EEXIST;
+		return -1;
+	}
 	watch_set(io, EPOLL_CTL_ADD, io->ctl_fd, EPOLLIN, WATCH_TAG(WATCH_CTL, io->ctl_fd));
 	return 0;
 }
@@ -676,14 +744,46 @@ invalid:
 	return -1;
 }
 
+/* A writer of garbage must not fill the disk with our warnings: at most
+ * CTL_WARNINGS_PER_MINUTE a minute, then one line counting the rest. */
+#define CTL_WARNINGS_PER_MINUTE 10
+
+static void ctl_report_unwarned(struct container_io *io)
+{
+	if (io->ctl_unwarned > 0)
+		log_warn(io->diag, "control FIFO %s: %lu more bad lines skipped without a warning",
+			 io->ctl_file.path, io->ctl_unwarned);
+	io->ctl_unwarned = 0;
+}
+
+static bool ctl_may_warn(struct container_io *io)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (io->ctl_warned == 0 || now.tv_sec - io->ctl_window_start.tv_sec >= 60) {
+		ctl_report_unwarned(io);
+		io->ctl_window_start = now;
+		io->ctl_warned = 0;
+	}
+	if (io->ctl_warned < CTL_WARNINGS_PER_MINUTE) {
+		io->ctl_warned++;
+		return true;
+	}
+	io->ctl_unwarned++;
+	return false;
+}
+
+#define ctl_warn(io, ...) do { if (ctl_may_warn(io)) log_warn((io)->diag, __VA_ARGS__); } while (0)
+
 static void ctl_apply(struct container_io *io, const char *line)
 {
 	unsigned width, height;
 	int type;
 
 	if (parse_ctl_line(line, &type, &width, &height) < 0) {
-		log_warn(io->diag, "control FIFO %s: skipped malformed line \"%s\"; expected TYPE WIDTH HEIGHT",
-			 io->ctl_path, line);
+		ctl_warn(io, "control FIFO %s: skipped malformed line \"%s\"; expected TYPE WIDTH HEIGHT",
+			 io->ctl_file.path, line);
 		return;
 	}
 	switch ((enum ctl_type)type) {
@@ -694,7 +794,7 @@ static void ctl_apply(struct container_io *io, const char *line)
 		break;
 	case CTL_RESIZE:
 		if (io->tty.fd < 0) {
-			log_warn(io->diag, "resize to %ux%u: the container has no terminal", width, height);
+			ctl_warn(io, "resize to %ux%u: the container has no terminal", width, height);
 		} else {
 			/* The kernel sends SIGWINCH to the pty's foreground group. */
 			struct winsize size = { .ws_col = (unsigned short)width, .ws_row = (unsigned short)height };
@@ -704,7 +804,7 @@ static void ctl_apply(struct container_io *io, const char *line)
 		break;
 	case CTL_REOPEN_LOG:
 		if (log_writer_reopen(&io->log) < 0)
-			log_error(io->diag, "reopen container log %s: %m", io->log.path);
+			log_error(io->diag, "reopen container log %s: %m", io->log.file.path);
 		break;
 	}
 }
@@ -720,7 +820,7 @@ void io_ctl_readable(struct container_io *io)
 			continue;
 		if (n <= 0) { /* EAGAIN: all read (and we hold a writer: no EOF) */
 			if (n < 0 && errno != EAGAIN)
-				log_warn(io->diag, "read control FIFO %s: %m", io->ctl_path);
+				log_warn(io->diag, "read control FIFO %s: %m", io->ctl_file.path);
 			return;
 		}
 		io->ctl_len += (size_t)n;
@@ -731,8 +831,8 @@ void io_ctl_readable(struct container_io *io)
 			if (io->ctl_skipping)
 				io->ctl_skipping = false; /* the end of an over-long line */
 			else if (memchr(io->ctl_line, '\0', line_len))
-				log_warn(io->diag, "control FIFO %s: skipped a line with a NUL byte",
-					 io->ctl_path);
+				ctl_warn(io, "control FIFO %s: skipped a line with a NUL byte",
+					 io->ctl_file.path);
 			else
 				ctl_apply(io, io->ctl_line);
 			io->ctl_len -= line_len + 1;
@@ -740,7 +840,7 @@ void io_ctl_readable(struct container_io *io)
 		}
 		if (io->ctl_len == sizeof(io->ctl_line) - 1) {
 			if (!io->ctl_skipping)
-				log_warn(io->diag, "control FIFO %s: line too long; skipped", io->ctl_path);
+				ctl_warn(io, "control FIFO %s: line too long; skipped", io->ctl_file.path);
 			io->ctl_skipping = true; /* until its newline */
 			io->ctl_len = 0;
 		}
@@ -758,38 +858,87 @@ static void flush_last_line(struct container_io *io, struct output_stream *strea
 	stream->len = 0;
 }
 
+/* fresh bytes have just been added after the stream's unfinished line:
+ * clients get them as they come, the log gets whole lines. */
+static void stream_take(struct container_io *io, struct output_stream *stream, size_t fresh,
+			const struct timespec *now)
+{
+	size_t consumed;
+
+	broadcast(io, stream->id, stream->buf + stream->len, fresh);
+	stream->len += fresh;
+	consumed = log_writer_frame(&io->log, stream->id, stream->buf, stream->len, false, now);
+	/* Keep the unfinished line (shorter than LOG_RECORD_MAX) at the front. */
+	memmove(stream->buf, stream->buf + consumed, stream->len - consumed);
+	stream->len -= consumed;
+}
+
+/* One read of at most max bytes, pumped. Returns what read() did: bytes,
+ * 0 at the end (the last line is flushed), or -1 with errno. */
+static ssize_t pump_once(struct container_io *io, struct output_stream *stream, size_t max)
+{
+	size_t room = stream->cap - stream->len;
+	struct timespec now;
+	ssize_t n;
+
+	do
+		n = read(stream->fd, stream->buf + stream->len, room < max ? room : max);
+	while (n < 0 && errno == EINTR);
+	/* Reading a pty master after the last slave fd closed fails with
+	 * EIO, not 0 (pty(7)): the container is done with its terminal.
+	 * Treated as EOF, so the fd leaves the loop instead of spinning. */
+	if (n < 0 && stream->is_tty && errno == EIO)
+		n = 0;
+	if (n < 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (stream->len + (size_t)n > stream->touched)
+		stream->touched = stream->len + (size_t)n;
+	if (n == 0)
+		flush_last_line(io, stream, &now);
+	else
+		stream_take(io, stream, (size_t)n, &now);
+	return n;
+}
+
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 {
 	for (int reads = 0; reads < READS_PER_WAKEUP; reads++) {
-		char *fresh = stream->buf + stream->len;
-		struct timespec now;
-		size_t consumed;
-		ssize_t n = read(stream->fd, fresh, stream->cap - stream->len);
+		ssize_t n = pump_once(io, stream, SIZE_MAX);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && errno == EAGAIN) {
+			stream_went_dry(io, stream);
 			return PUMP_AGAIN;
-		/* Reading a pty master after the last slave fd closed fails with
-		 * EIO, not 0 (pty(7)): the container is done with its terminal.
-		 * Treated as EOF, so the fd leaves the loop instead of spinning. */
-		if (n < 0 && !(stream->is_tty && errno == EIO))
-			return PUMP_ERROR;
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (n <= 0) {
-			flush_last_line(io, stream, &now);
-			return PUMP_EOF;
 		}
-		/* Clients get the bytes as they come; the log gets whole lines. */
-		broadcast(io, stream->id, fresh, (size_t)n);
-		stream->len += (size_t)n;
-		consumed = log_writer_frame(&io->log, stream->id, stream->buf, stream->len, false,
-					    &now);
-		/* Keep the unfinished line (shorter than LOG_RECORD_MAX) at the front. */
-		memmove(stream->buf, stream->buf + consumed, stream->len - consumed);
-		stream->len -= consumed;
+		if (n < 0)
+			return PUMP_ERROR;
+		if (n == 0)
+			return PUMP_EOF;
 	}
 	return PUMP_MORE;
+}
+
+void io_replay_capture(struct container_io *io, struct output_stream *stream,
+		       const struct capture *capture)
+{
+	struct timespec now;
+	size_t len;
+	char *text;
+
+	if (capture->total == 0)
+		return;
+	text = capture_render(capture, &len);
+	if (!text) {
+		log_error(io->diag, "log what the runtime wrote to its %s: out of memory",
+			  stream->id == STREAM_STDOUT ? "stdout" : "stderr");
+		return;
+	}
+	/* The stream's buffer holds a whole pipe's worth; a rendered capture
+	 * is far smaller, and nothing has been read into it since. */
+	memcpy(stream->buf + stream->len, text, len);
+	free(text);
+	clock_gettime(CLOCK_REALTIME, &now);
+	stream_take(io, stream, len, &now);
 }
 
 /* Give clients up to FINISH_FLUSH_MS to take what they are owed: the
@@ -808,9 +957,9 @@ static void flush_clients_before_exit(struct container_io *io)
 
 		for (; client; client = next) {
 			next = client->next;
-			if (backlog_flush(client) < 0)
+			if (client_flush(io, client) < 0)
 				client_close(io, client);
-			else if (client->backlog.end > client->backlog.start && count < 64)
+			else if (client->pos != io->ring.head && count < 64)
 				waiting[count++] = (struct pollfd){ .fd = client->fd, .events = POLLOUT };
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -822,6 +971,28 @@ static void flush_clients_before_exit(struct container_io *io)
 	}
 }
 
+/* Late bytes a terminal may still pass on after the exit (the kernel
+ * moves them from the slave to the master in a work queue), and the most
+ * a process left behind can add to the end of the log. */
+#define DRAIN_SLACK (64 * 1024)
+
+void io_mark_exit(struct container_io *io)
+{
+	struct output_stream *streams[] = { &io->out, &io->err, &io->tty };
+
+	for (size_t i = 0; i < 3; i++) {
+		int pending = 0;
+
+		if (streams[i]->fd < 0)
+			continue;
+		/* FIONREAD: the bytes waiting in a pipe, or in a pty master's
+		 * input queue (TIOCINQ, the same ioctl). */
+		if (ioctl(streams[i]->fd, FIONREAD, &pending) < 0)
+			pending = 0;
+		streams[i]->drain_left = (size_t)pending + DRAIN_SLACK;
+	}
+}
+
 void io_drain(struct container_io *io)
 {
 	struct output_stream *streams[] = { &io->out, &io->err, &io->tty };
@@ -829,21 +1000,22 @@ void io_drain(struct container_io *io)
 
 	for (size_t i = 0; i < 3; i++) {
 		struct output_stream *stream = streams[i];
-		enum pump_result result = PUMP_MORE;
 
-		/* Bounded too: a process outside the container's PID namespace
-		 * could keep writing forever. */
-		for (int round = 0; round < 64 && stream->fd >= 0 && result == PUMP_MORE; round++)
-			result = io_pump(io, stream);
-		/* A grandchild may still hold the pipe: flush the unfinished
-		 * line now rather than wait for an EOF that may never come. */
+		while (stream->fd >= 0 && stream->drain_left > 0) {
+			ssize_t n = pump_once(io, stream, stream->drain_left);
+			if (n <= 0)
+				break; /* EAGAIN, the end, or an error: nothing more now */
+			stream->drain_left -= (size_t)n;
+		}
+		/* A process left behind may still hold the pipe: flush the
+		 * unfinished line now rather than wait for an EOF that may
+		 * never come. */
 		if (stream->len > 0) {
 			clock_gettime(CLOCK_REALTIME, &now);
 			flush_last_line(io, stream, &now);
 		}
 		close_fd(&stream->fd);
-		free(stream->buf);
-		stream->buf = NULL;
+		buffer_unmap((void **)&stream->buf, stream->cap);
 	}
 }
 
@@ -854,17 +1026,19 @@ void io_close(struct container_io *io)
 		client_close(io, io->clients);
 	if (io->listen_fd >= 0) {
 		close_fd(&io->listen_fd);
-		if (unlinkat(io->listen_dir_fd, io->listen_name, 0) < 0)
-			log_warn(io->diag, "remove attach socket %s: %m", io->listen_name);
+		if (unlinkat(io->listen_file.dir_fd, io->listen_file.name, 0) < 0)
+			log_warn(io->diag, "remove attach socket %s: %m", io->listen_file.path);
 	}
-	close_fd(&io->listen_dir_fd);
+	dir_file_close(&io->listen_file);
 	if (io->ctl_fd >= 0) {
 		close_fd(&io->ctl_fd);
-		if (unlink(io->ctl_path) < 0)
-			log_warn(io->diag, "remove control FIFO %s: %m", io->ctl_path);
+		ctl_report_unwarned(io);
+		if (unlinkat(io->ctl_file.dir_fd, io->ctl_file.name, 0) < 0)
+			log_warn(io->diag, "remove control FIFO %s: %m", io->ctl_file.path);
 	}
+	dir_file_close(&io->ctl_file);
+	log_writer_close(&io->log);
 	stdin_close(io);
-	free(io->stdin_buf);
-	io->stdin_buf = NULL;
+	buffer_unmap((void **)&io->stdin_buf, STDIN_BUFFER_MAX);
 	io_close_child_ends(io);
 }

@@ -25,6 +25,7 @@ enum watch_kind {
 	WATCH_ATTACH_CLIENT, /* a client sent bytes, or can take more */
 	WATCH_TTY,           /* the pty master has output (--terminal) */
 	WATCH_CTL,           /* a line on the control FIFO */
+	WATCH_RUNTIME_TIMER, /* --runtime-timeout has passed */
 };
 #define WATCH_TAG(kind, n) (((uint64_t)(uint32_t)(n) << 32) | (uint64_t)(kind))
 #define WATCH_KIND(tag) ((enum watch_kind)((tag) & 0xffffffffu))
@@ -39,19 +40,28 @@ struct output_stream {
 	size_t len; /* bytes of an unfinished line at the front of buf */
 	size_t cap;
 	bool is_tty; /* a pty master: EIO means the container closed it */
+	size_t touched; /* bytes of buf written since its pages were last given back */
+	size_t drain_left; /* at the container's exit: the most still to read */
 };
 
-/* Frames an attach client could not take yet, in order. */
-struct backlog {
-	char *data;
-	size_t start, end, cap; /* pending bytes are data[start, end) */
+/* Output that some attach client has not taken yet. One ring serves
+ * every client, each holding only its position in it: a client that stops
+ * reading costs a position, not a copy, so memory stays bounded however
+ * many there are. Positions count bytes since the start, so they only
+ * grow; every frame has its place (a 4-byte length, the stream byte, the
+ * data), but its bytes are stored only when some client is behind, and
+ * the ring is mapped only while one is. */
+struct output_ring {
+	char *data;    /* OUTPUT_RING_SIZE bytes, or NULL while nobody is behind */
+	uint64_t head; /* where the next frame goes */
 };
 
 struct attach_client {
 	unsigned id;
 	int fd;
 	bool input_done; /* it shut down its write side: it sends no more */
-	struct backlog backlog;
+	uint64_t pos;    /* the ring position of the next frame it is owed */
+	uint32_t sent;   /* bytes of that frame already sent (stream sockets) */
 	struct attach_client *next;
 };
 
@@ -63,6 +73,7 @@ struct container_io {
 	 * container's stdio is the pty whose master is tty. */
 	struct output_stream out, err, tty;
 	struct log_writer log;
+	struct output_ring ring;
 
 	/* stdin: bytes from attach clients on their way to the container */
 	int stdin_fd;             /* our write end; -1 without --stdin, or once closed */
@@ -75,18 +86,22 @@ struct container_io {
 	/* the attach socket */
 	int listen_fd;
 	bool attach_seqpacket;    /* SOCK_SEQPACKET: one frame, one packet */
-	int listen_dir_fd;        /* O_PATH fd of its directory, to bind and remove it */
-	const char *listen_name;  /* its name in that directory */
+	struct dir_file listen_file; /* its directory, held to bind and remove it */
 	struct attach_client *clients;
 	unsigned next_client_id;
 	bool accept_paused;       /* out of fds: not accepting until a client leaves */
 
 	/* the control FIFO (--container-ctlfile) */
 	int ctl_fd;               /* opened read-write, so it never sees EOF */
-	const char *ctl_path;
+	struct dir_file ctl_file; /* its directory, held to remove it at the end */
 	char ctl_line[128];
 	size_t ctl_len;
 	bool ctl_skipping;        /* discarding an over-long line up to its newline */
+	/* Bad lines are warned about at most CTL_WARNINGS_PER_MINUTE times a
+	 * minute: a writer of garbage must not fill the disk with warnings. */
+	struct timespec ctl_window_start;
+	unsigned ctl_warned;      /* warnings in this window */
+	unsigned long ctl_unwarned; /* bad lines skipped without a warning */
 };
 
 /* The control FIFO's lines, "TYPE WIDTH HEIGHT\n", after docker's
@@ -106,12 +121,18 @@ int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, b
 int io_use_terminal(struct container_io *io, int master_fd);
 void io_close_child_ends(struct container_io *io);
 
-/* What runc wrote to its stderr before failing; it sits in the pipe that
- * would have become the container's stderr. Reads without blocking (a
- * leftover process may hold the pipe open forever). */
-size_t io_read_runtime_error(struct container_io *io, char *buf, size_t cap);
-
 enum pump_result { PUMP_AGAIN, PUMP_MORE, PUMP_EOF, PUMP_ERROR };
+
+/* While runc creates the container, what it writes to the pipes is its
+ * own: keep it (bounded) for the report, reading as it comes, so a runtime
+ * that writes more than a pipe holds cannot block with us waiting for it.
+ * Never blocks; a bounded number of reads, as io_pump. */
+enum pump_result io_capture(struct output_stream *stream, struct capture *capture);
+
+/* Once the log is open: put what was captured into it, as if it had just
+ * been read from the stream, so nothing runc printed on success is lost. */
+void io_replay_capture(struct container_io *io, struct output_stream *stream,
+		       const struct capture *capture);
 
 /* Read what the stream holds, frame it into the log and send it to the
  * attach clients. Stops at EAGAIN (PUMP_AGAIN), at EOF (PUMP_EOF: the last
@@ -120,8 +141,9 @@ enum pump_result { PUMP_AGAIN, PUMP_MORE, PUMP_EOF, PUMP_ERROR };
  * the other fds in the loop. */
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream);
 
-/* Listen on path for attach clients, mode 0600. A path too long for
- * sun_path is bound through /proc/self/fd/N/NAME of its directory. */
+/* Listen on path for attach clients, mode 0600 from the moment it exists.
+ * A path too long for sun_path is bound through /proc/self/fd/N/NAME of
+ * its directory. */
 int io_attach_listen(struct container_io *io, const char *path, bool seqpacket);
 void io_attach_accept(struct container_io *io);
 void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_t events);
@@ -135,7 +157,13 @@ void io_ctl_readable(struct container_io *io);
 /* "TYPE WIDTH HEIGHT" (a newline already removed): 0 or -1 (EINVAL). */
 int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height);
 
-/* At container exit: pump the streams until EAGAIN or EOF and flush any
+/* At the container's exit: note how much each stream holds now. What the
+ * container wrote is all there; anything after is from processes it left
+ * behind, which must not keep us reading (and the exit file waiting). */
+void io_mark_exit(struct container_io *io);
+
+/* Then: pump the streams for what io_mark_exit found (and a little more,
+ * for late terminal bytes), stopping early at EAGAIN or EOF, and flush any
  * unfinished line into the log. Never blocks. */
 void io_drain(struct container_io *io);
 

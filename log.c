@@ -33,31 +33,31 @@ int log_format_parse(const char *name, enum log_format *format)
 	return 0;
 }
 
-/* The size of what is at path now, so rotation counts from there. */
-static int open_for_append(const char *path, unsigned long long *size)
-{
-	struct stat info;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &info) < 0) {
-		close_fd(&fd);
-		return -1;
-	}
-	*size = (unsigned long long)info.st_size;
-	return fd;
-}
-
 int log_writer_open(struct log_writer *log, const char *path, enum log_format format,
 		    unsigned long long size_max)
 {
-	*log = (struct log_writer){ .fd = -1, .path = path, .format = format, .size_max = size_max };
-	log->stage = malloc(LOG_STAGE_SIZE);
-	if (!log->stage)
+	*log = (struct log_writer){ .fd = -1, .format = format, .size_max = size_max };
+	if (dir_file_open(&log->file, path) < 0)
 		return -1;
-	log->fd = open_for_append(path, &log->size);
-	return log->fd < 0 ? -1 : 0;
+	log->fd = open_regular_append(log->file.dir_fd, log->file.name, &log->size);
+	if (log->fd < 0)
+		return -1;
+	/* Last, so a log that cannot be opened costs no memory; mapped, so
+	 * pages a batch never reaches cost none either. */
+	log->stage = buffer_map(LOG_STAGE_SIZE);
+	return log->stage ? 0 : -1;
+}
+
+/* Batches of short records use the stage from its start: most never pass
+ * its first pages. */
+#define STAGE_KEPT (64 * 1024)
+
+void log_writer_release(struct log_writer *log)
+{
+	if (log->stage_touched > STAGE_KEPT) {
+		buffer_release(log->stage, LOG_STAGE_SIZE, STAGE_KEPT);
+		log->stage_touched = 0;
+	}
 }
 
 int log_writer_reopen(struct log_writer *log)
@@ -65,7 +65,7 @@ int log_writer_reopen(struct log_writer *log)
 	/* Open the new file before closing the old, so a failure leaves the
 	 * writer where it was rather than nowhere. */
 	unsigned long long size;
-	int fd = open_for_append(log->path, &size);
+	int fd = open_regular_append(log->file.dir_fd, log->file.name, &size);
 
 	if (fd < 0)
 		return -1;
@@ -78,8 +78,8 @@ int log_writer_reopen(struct log_writer *log)
 void log_writer_close(struct log_writer *log)
 {
 	close_fd(&log->fd);
-	free(log->stage);
-	log->stage = NULL;
+	dir_file_close(&log->file);
+	buffer_unmap((void **)&log->stage, LOG_STAGE_SIZE);
 }
 
 /* PATH becomes PATH.1, replacing an older PATH.1, and a fresh PATH is
@@ -87,15 +87,17 @@ void log_writer_close(struct log_writer *log)
  * users lost logs: containers/conmon#211). */
 static int rotate(struct log_writer *log)
 {
-	char old_path[4096];
+	char old_name[NAME_MAX + 1];
+	int len = snprintf(old_name, sizeof(old_name), "%s.1", log->file.name);
 
-	if (snprintf(old_path, sizeof(old_path), "%s.1", log->path) >= (int)sizeof(old_path)) {
+	if (len < 0 || (size_t)len >= sizeof(old_name)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* ENOENT: the path is gone already (moved by someone else, or our
+	/* ENOENT: the file is gone already (moved by someone else, or our
 	 * earlier rename worked and the reopen did not): just open anew. */
-	if (rename(log->path, old_path) < 0 && errno != ENOENT)
+	if (renameat(log->file.dir_fd, log->file.name, log->file.dir_fd, old_name) < 0 &&
+	    errno != ENOENT)
 		return -1;
 	return log_writer_reopen(log);
 }
@@ -159,6 +161,8 @@ static void batch_add(struct record_batch *batch, const char *data, size_t len)
 		char *staged = batch->log->stage + batch->staged;
 		memcpy(staged, data, len);
 		batch->staged += len;
+		if (batch->staged > batch->log->stage_touched)
+			batch->log->stage_touched = batch->staged;
 		/* Right after the previous staged piece: grow that iovec. */
 		if (last && (char *)last->iov_base + last->iov_len == staged) {
 			last->iov_len += len;
@@ -222,7 +226,7 @@ int log_writer_report_drops(struct log_writer *log, const struct timespec *now)
 	/* The disk may have filled in the middle of a record: end that torn
 	 * record first, so the notice starts a line of its own. (Our fd is
 	 * write-only; this rare path opens the file to read its last byte.) */
-	read_fd = open(log->path, O_RDONLY | O_CLOEXEC);
+	read_fd = openat(log->file.dir_fd, log->file.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (read_fd >= 0 && fstat(read_fd, &info) == 0 && info.st_size > 0 &&
 	    pread(read_fd, &last_byte, 1, info.st_size - 1) == 1 && last_byte != '\n')
 		batch_add(&batch, "\n", 1);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "util.h"
+
 /* shimmy: "<time> <stream> <line>\n", what conman parses.
  * k8s-file: "<time> <stream> <F|P> <line>\n", the CRI format that kubelet,
  * crictl and podman read; P marks a piece of a longer line. */
@@ -26,7 +28,7 @@ enum stream_id { STREAM_STDOUT = 1, STREAM_STDERR = 2 };
 
 struct log_writer {
 	int fd;
-	const char *path;
+	struct dir_file file;             /* its directory, held (see util.h) */
 	enum log_format format;
 	unsigned long long size_max;      /* rotate before passing this; 0: never */
 	unsigned long long size;          /* bytes in the current file */
@@ -34,19 +36,27 @@ struct log_writer {
 	unsigned long long dropped_unreported; /* ... not yet told in a record */
 	int dropped_errno;                /* why output was last dropped */
 	int rotate_errno;                 /* why rotating failed; the caller resets it */
-	char *stage;                      /* LOG_STAGE_SIZE bytes, see log.c */
+	char *stage;                      /* LOG_STAGE_SIZE bytes, mapped, see log.c */
+	size_t stage_touched;             /* bytes of it used since they were given back */
 	int write_errno;                  /* why, the last time it happened; the caller resets it */
 };
 
 int log_format_parse(const char *name, enum log_format *format);
 
-/* Open path for appending, mode 0600. With size_max, before a record
+/* Open path for appending, mode 0600: a regular file only, never through
+ * a symlink (errno ELOOP or EINVAL, see open_regular_append). Its
+ * directory is held, so rotation and reopening stay in it. With size_max,
+ * before a record
  * would take the file past size_max bytes, the file is renamed to
  * PATH.1 (replacing an older one) and a fresh one started; a record is
  * never split between the two. */
 int log_writer_open(struct log_writer *log, const char *path, enum log_format format,
 		    unsigned long long size_max);
 void log_writer_close(struct log_writer *log);
+
+/* Give the stage buffer's pages back to the kernel, but for its first
+ * few, after a burst: called when the container's output pauses. */
+void log_writer_release(struct log_writer *log);
 
 /* Open the path again, for a rotator that renamed the file away. */
 int log_writer_reopen(struct log_writer *log);

@@ -40,6 +40,12 @@ static _Noreturn void exec_runtime_create(const struct runtime *rt, char **argv,
 			_exit(126);
 		}
 	}
+	/* A group of its own: a runtime that hangs is killed with every
+	 * process it started (see --runtime-timeout). */
+	if (setpgid(0, 0) < 0) {
+		dprintf(STDERR_FILENO, "shim: setpgid: %s\n", strerror(errno));
+		_exit(126);
+	}
 	if (sigprocmask(SIG_SETMASK, child_mask, NULL) < 0) {
 		dprintf(STDERR_FILENO, "shim: restore signal mask: %s\n", strerror(errno));
 		_exit(126);
@@ -75,6 +81,10 @@ int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigse
 	rt->pid = fork();
 	if (rt->pid == 0)
 		exec_runtime_create(rt, argv, stdio_fds, child_mask, shim_pid);
+	/* The child does this too; whichever runs first, the group exists
+	 * before we could need to kill it. (EACCES once it has exec'd.) */
+	if (rt->pid > 0)
+		setpgid(rt->pid, rt->pid);
 	free(argv);
 	return rt->pid < 0 ? -1 : 0;
 }
@@ -153,15 +163,17 @@ void console_socket_close(struct runtime *rt)
 	rmdir(rt->console_dir);
 }
 
-/* The JSON string starting at the quote at p: its end (the closing quote),
- * or NULL if it never ends. */
-static const char *json_string_end(const char *p)
-{
-	for (p++; *p && *p != '"'; p++)
-		if (*p == '\\' && p[1])
-			p++;
-	return *p ? p : NULL;
-}
+/* ---- config.json's process.terminal, read as runc reads it ----------------
+ *
+ * runc decodes config.json with Go's encoding/json, so the answer must be
+ * the one Go gives: keys match case-insensitively (with Go's folds: "ſ"
+ * is an "s"), escapes in keys are decoded, a repeated key is applied again
+ * (the last "terminal" wins, and a second "process" object updates the
+ * first rather than replacing it), null leaves a value as it was, and a
+ * null "process" clears it. A small reader, walking the text once. */
+
+#define JSON_DEPTH_MAX 256
+#define JSON_KEY_MAX 16 /* longer keys are neither "process" nor "terminal" */
 
 static const char *skip_json_space(const char *p)
 {
@@ -170,51 +182,243 @@ static const char *skip_json_space(const char *p)
 	return p;
 }
 
-int config_wants_terminal(const char *config_json, bool *terminal)
+static int hex_value(char c)
 {
-	/* We want process.terminal: the key "terminal" one level inside the
-	 * object that is the value of the top-level key "process". Walk the
-	 * text as JSON tokens, counting depth, so the same word elsewhere (an
-	 * annotation, an argument) is not mistaken for it. */
-	int depth = 0, process_depth = -1;
-	const char *p = config_json;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 
-	*terminal = false;
-	while (*p) {
-		const char *end, *value;
+/* Four hex digits at p, or -1. */
+static long hex4(const char *p)
+{
+	long value = 0;
 
-		if (*p == '{' || *p == '[') {
-			depth++;
-		} else if (*p == '}' || *p == ']') {
-			if (depth == process_depth)
-				return 0; /* the process object ended without it */
-			depth--;
-		} else if (*p == '"') {
-			end = json_string_end(p);
-			if (!end)
-				break;
-			value = skip_json_space(end + 1);
-			if (*value == ':') { /* a key */
-				size_t len = (size_t)(end - p - 1);
-				value = skip_json_space(value + 1);
-				if (depth == 1 && len == 7 && memcmp(p + 1, "process", 7) == 0 &&
-				    *value == '{') {
-					process_depth = 2;
-				} else if (depth == process_depth && len == 8 &&
-					   memcmp(p + 1, "terminal", 8) == 0) {
-					if (strncmp(value, "true", 4) == 0) {
-						*terminal = true;
-						return 0;
-					}
-					if (strncmp(value, "false", 5) == 0)
-						return 0;
-					errno = EINVAL;
-					return -1;
-				}
-			}
-			p = end;
+	for (int i = 0; i < 4; i++) {
+		int digit = hex_value(p[i]);
+		if (digit < 0)
+			return -1;
+		value = value * 16 + digit;
+	}
+	return value;
+}
+
+/* The string whose opening quote is at p: decoded into key (at most cap
+ * bytes kept; *len may exceed cap, then the key is too long to matter),
+ * or just skipped when key is NULL. Returns the byte after the closing
+ * quote, or NULL if the string is malformed. */
+static const char *read_json_string(const char *p, char *key, size_t cap, size_t *len)
+{
+	size_t n = 0;
+
+	for (p++; *p != '"'; p++) {
+		unsigned long cp;
+		char utf8[4];
+		size_t bytes = 1;
+
+		if ((unsigned char)*p < 0x20)
+			return NULL; /* the end of the text, or a raw control character */
+		if (*p != '\\') {
+			if (key && n < cap)
+				key[n] = *p;
+			n++;
+			continue;
 		}
 		p++;
+		switch (*p) {
+		case '"': case '\\': case '/': utf8[0] = *p; break;
+		case 'b': utf8[0] = '\b'; break;
+		case 'f': utf8[0] = '\f'; break;
+		case 'n': utf8[0] = '\n'; break;
+		case 'r': utf8[0] = '\r'; break;
+		case 't': utf8[0] = '\t'; break;
+		case 'u':
+			if (hex4(p + 1) < 0)
+				return NULL;
+			cp = (unsigned long)hex4(p + 1);
+			p += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u' && hex4(p + 3) >= 0xdc00 &&
+			    hex4(p + 3) < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + ((unsigned long)hex4(p + 3) - 0xdc00);
+				p += 6;
+			} else if (cp >= 0xd800 && cp < 0xe000) {
+				cp = 0xfffd; /* a lone surrogate, as Go decodes it */
+			}
+			/* UTF-8, so "\u017f" compares like the byte sequence. */
+			if (cp < 0x80) {
+				utf8[0] = (char)cp;
+			} else if (cp < 0x800) {
+				utf8[0] = (char)(0xc0 | cp >> 6);
+				utf8[1] = (char)(0x80 | (cp & 0x3f));
+				bytes = 2;
+			} else if (cp < 0x10000) {
+				utf8[0] = (char)(0xe0 | cp >> 12);
+				utf8[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				utf8[2] = (char)(0x80 | (cp & 0x3f));
+				bytes = 3;
+			} else {
+				utf8[0] = (char)(0xf0 | cp >> 18);
+				utf8[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+				utf8[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				utf8[3] = (char)(0x80 | (cp & 0x3f));
+				bytes = 4;
+			}
+			break;
+		default:
+			return NULL;
+		}
+		for (size_t i = 0; i < bytes; i++, n++)
+			if (key && n < cap)
+				key[n] = utf8[i];
+	}
+	*len = n;
+	return p + 1;
+}
+
+/* Does the decoded key name the field (lower-case ASCII), as Go matches
+ * it: ASCII case folded, and the two non-ASCII letters that fold to ASCII
+ * ones, U+017F to "s" and U+212A (the Kelvin sign) to "k". */
+static bool key_matches(const char *key, size_t len, const char *field)
+{
+	size_t i = 0;
+
+	for (; *field; field++) {
+		if (i < len && (key[i] == *field || key[i] == *field - 'a' + 'A')) {
+			i++;
+		} else if (*field == 's' && i + 1 < len && memcmp(key + i, "\xc5\xbf", 2) == 0) {
+			i += 2;
+		} else if (*field == 'k' && i + 2 < len && memcmp(key + i, "\xe2\x84\xaa", 3) == 0) {
+			i += 3;
+		} else {
+			return false;
+		}
+	}
+	return i == len;
+}
+
+/* Skip one JSON value at p (after any space). The byte after it, or NULL
+ * if it is malformed or nested deeper than JSON_DEPTH_MAX. */
+static const char *skip_json_value(const char *p, int depth)
+{
+	size_t len;
+
+	p = skip_json_space(p);
+	if (*p == '"')
+		return read_json_string(p, NULL, 0, &len);
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		if (depth >= JSON_DEPTH_MAX)
+			return NULL;
+		p = skip_json_space(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (close == '}') {
+				if (*p != '"' || !(p = read_json_string(p, NULL, 0, &len)))
+					return NULL;
+				p = skip_json_space(p);
+				if (*p++ != ':')
+					return NULL;
+			}
+			if (!(p = skip_json_value(p, depth + 1)))
+				return NULL;
+			p = skip_json_space(p);
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+			p = skip_json_space(p);
+		}
+	}
+	/* A number or a literal: its characters, up to what ends it. */
+	len = strspn(p, "0123456789+-.eEtruefalsn");
+	return len > 0 ? p + len : NULL;
+}
+
+/* Walk the object at p (after any space): for each key, call visit with
+ * the decoded key and the position of its value; visit returns the byte
+ * after the value, or NULL to stop. Returns the byte after the object. */
+static const char *walk_json_object(const char *p, bool *terminal, int depth,
+				    const char *(*visit)(const char *key, size_t len,
+							 const char *value, bool *terminal,
+							 int depth))
+{
+	char key[JSON_KEY_MAX];
+	size_t len;
+
+	p = skip_json_space(p);
+	if (*p++ != '{')
+		return NULL;
+	p = skip_json_space(p);
+	if (*p == '}')
+		return p + 1;
+	for (;;) {
+		if (*p != '"' || !(p = read_json_string(p, key, sizeof(key), &len)))
+			return NULL;
+		p = skip_json_space(p);
+		if (*p++ != ':')
+			return NULL;
+		if (!(p = visit(key, len, skip_json_space(p), terminal, depth)))
+			return NULL;
+		p = skip_json_space(p);
+		if (*p == '}')
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+		p = skip_json_space(p);
+	}
+}
+
+/* A key of the process object. errno EINVAL: "terminal" is not a bool. */
+static const char *visit_process_key(const char *key, size_t len, const char *value, bool *terminal,
+				     int depth)
+{
+	if (len > JSON_KEY_MAX || !key_matches(key, len, "terminal"))
+		return skip_json_value(value, depth + 1);
+	if (strncmp(value, "true", 4) == 0) {
+		*terminal = true;
+		return value + 4;
+	}
+	if (strncmp(value, "false", 5) == 0) {
+		*terminal = false;
+		return value + 5;
+	}
+	if (strncmp(value, "null", 4) == 0)
+		return value + 4; /* Go leaves a bool as it was */
+	errno = EINVAL;
+	return NULL;
+}
+
+/* A top-level key. */
+static const char *visit_top_key(const char *key, size_t len, const char *value, bool *terminal,
+				 int depth)
+{
+	if (len > JSON_KEY_MAX || !key_matches(key, len, "process"))
+		return skip_json_value(value, depth + 1);
+	if (strncmp(value, "null", 4) == 0) {
+		*terminal = false; /* no process object any more */
+		return value + 4;
+	}
+	if (*value != '{')
+		return skip_json_value(value, depth + 1); /* runc will refuse it */
+	return walk_json_object(value, terminal, depth + 1, visit_process_key);
+}
+
+int config_wants_terminal(const char *config_json, bool *terminal)
+{
+	const char *end;
+
+	*terminal = false;
+	errno = EBADMSG;
+	end = walk_json_object(config_json, terminal, 0, visit_top_key);
+	if (!end || *skip_json_space(end) != '\0') {
+		if (errno != EINVAL)
+			errno = EBADMSG;
+		return -1;
 	}
 	return 0;
 }
@@ -228,11 +432,14 @@ char *report_container_pid(pid_t container_pid)
 	return json;
 }
 
-char *report_runtime_failure(int wait_status, const char *runtime_stderr, size_t len)
+char *report_runtime_failure(int wait_status, bool timed_out, unsigned timeout_seconds,
+			     const char *runtime_stderr, size_t len)
 {
 	char status[64], *escaped, *json;
 
-	if (WIFSIGNALED(wait_status))
+	if (timed_out)
+		snprintf(status, sizeof(status), "Runtime timed out after %u s.", timeout_seconds);
+	else if (WIFSIGNALED(wait_status))
 		snprintf(status, sizeof(status), "Runtime Received signal %d.", WTERMSIG(wait_status));
 	else
 		snprintf(status, sizeof(status), "Runtime Exited with code %d.",

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "util.h"
+
 struct runtime {
 	const char *path;          /* "runc", or a path */
 	char **args;               /* runtime flags placed before "create" */
@@ -17,6 +19,11 @@ struct runtime {
 	const char *container_id;
 	const char *pidfile;       /* where runc writes the container's PID */
 	pid_t pid;                 /* the predecessor running `runc create`; 0 once reaped */
+	/* What runc writes to the container's pipes while it creates: its
+	 * errors for the report, kept bounded (see io_capture). */
+	struct capture stdout_capture, stderr_capture;
+	unsigned timeout_seconds;  /* --runtime-timeout; 0: wait as long as it takes */
+	bool timed_out;            /* we killed it when the timeout passed */
 	/* --terminal: runc connects here and sends the pty master. */
 	int console_fd;            /* listening socket, -1 without --terminal */
 	char console_dir[64];      /* its private 0700 directory */
@@ -24,8 +31,10 @@ struct runtime {
 };
 
 /* Fork the predecessor: it puts stdio_fds on 0, 1 and 2, restores
- * child_mask and execs `RUNTIME [args...] create --bundle B --pid-file P ID`.
- * Returns 0 with rt->pid set, or -1 if the fork failed. */
+ * child_mask and execs `RUNTIME [args...] create --bundle B --pid-file P ID`
+ * in a process group of its own (so a runtime that times out is killed
+ * with whatever it started). Returns 0 with rt->pid set, or -1 if the
+ * fork failed. */
 int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask);
 
 /* --terminal: make the private directory and socket that runc is told
@@ -38,14 +47,20 @@ int console_socket_listen(struct runtime *rt);
 int console_socket_receive(struct runtime *rt, int *master_fd);
 void console_socket_close(struct runtime *rt);
 
-/* Does the bundle's config.json say "terminal": true? (false if absent,
- * as the OCI spec defaults). -1 with EINVAL if the value is not a bool. */
+/* Does the bundle's config.json say process.terminal is true? Read as
+ * runc reads it (Go's encoding/json: keys matched case-insensitively, the
+ * last of repeated keys wins, null changes nothing); false if absent, as
+ * the OCI spec defaults. -1 with EINVAL if the value is not a bool, with
+ * EBADMSG if the text is not JSON (for runc to report). */
 int config_wants_terminal(const char *config_json, bool *terminal);
 
 /* The sync-pipe messages, as shimmy words them. Each returns a malloc'd
  * NUL-terminated JSON object, or NULL when out of memory. */
 char *report_container_pid(pid_t container_pid);
-char *report_runtime_failure(int wait_status, const char *runtime_stderr, size_t len);
+/* runc exited non-zero, was killed by a signal, or (timed_out) was killed
+ * by us after --runtime-timeout; runtime_stderr is what it wrote. */
+char *report_runtime_failure(int wait_status, bool timed_out, unsigned timeout_seconds,
+			     const char *runtime_stderr, size_t len);
 char *report_shim_error(const char *message);
 
 /* The exit file: {"at":...,"reason":"exited","exitCode":N} or

@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,7 +53,14 @@ struct shim {
 	int signal_fd;
 	int epoll_fd;
 	int sync_fd;          /* the manager's sync pipe; -1 once reported */
-	pid_t container_pid;  /* 0 until runc has created the container */
+	int timer_fd;         /* --runtime-timeout while runc creates; else -1 */
+	pid_t container_pid;  /* 0 until runc's pid file is read and checked */
+	/* The container, held by a pidfd once its PID is checked: signals go
+	 * through it, so a PID reused after the container is gone is never
+	 * signalled. -1 until then, or where there are no pidfds. */
+	int container_pidfd;
+	bool container_reaped; /* its exit status is ours: never signal it again */
+	struct status_file exit_file; /* begun before the report: see runtime_created */
 	int container_status; /* its wait status, once PHASE_EXITED */
 	bool log_failing;     /* the log refuses writes (told once per episode) */
 	struct timespec exited_at;
@@ -70,6 +79,7 @@ struct shim {
 };
 
 static void handle_container_exit(struct shim *shim, int status);
+static bool runtime_has_exited(struct shim *shim);
 
 /* Send one message on the sync pipe and close it: the manager reads until
  * EOF, so closing is what tells it the report is complete. */
@@ -89,6 +99,20 @@ static void send_report(struct shim *shim, char *json)
 	close_fd(&shim->sync_fd);
 }
 
+/* Signal the container through its pidfd. Where there is none (a kernel
+ * before 5.3, or valgrind), by PID: as safe while it is our unreaped
+ * child, whose PID cannot be reused until we reap it; once reaped, never. */
+static int signal_container(struct shim *shim, int signo)
+{
+	if (shim->container_pid == 0 || shim->container_reaped) {
+		errno = ESRCH;
+		return -1;
+	}
+	if (shim->container_pidfd >= 0)
+		return pidfd_send_signal(shim->container_pidfd, signo, NULL, 0);
+	return kill(shim->container_pid, signo);
+}
+
 /* Before the container runs, a failure ends the shim: say why in the
  * diagnostics and on the sync pipe, then exit. */
 static _Noreturn void vfail_before_running(struct shim *shim, const char *fmt, va_list ap)
@@ -99,6 +123,7 @@ static _Noreturn void vfail_before_running(struct shim *shim, const char *fmt, v
 	log_error(&shim->diag, "%s", message);
 	send_report(shim, report_shim_error(message));
 	console_socket_close(&shim->runtime);
+	status_file_abandon(&shim->exit_file);
 	io_close(&shim->io); /* removes the attach socket and FIFO if made */
 	exit(1);
 }
@@ -114,18 +139,18 @@ static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ..
 	vfail_before_running(shim, fmt, ap);
 }
 
-/* The same, once runc has created the container but before we report it:
- * the container is killed first, as nobody would ever manage it. */
-static _Noreturn void fail_after_create(struct shim *shim, pid_t container_pid, const char *fmt,
-					...) __attribute__((format(printf, 3, 4)));
+/* The same, once runc has created the container and its PID is checked,
+ * but before we report it: the container is killed first, as nobody would
+ * ever manage it. */
+static _Noreturn void fail_after_create(struct shim *shim, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-static _Noreturn void fail_after_create(struct shim *shim, pid_t container_pid, const char *fmt,
-					...)
+static _Noreturn void fail_after_create(struct shim *shim, const char *fmt, ...)
 {
 	int saved_errno = errno; /* for the caller's %m */
 	va_list ap;
 
-	kill(container_pid, SIGKILL);
+	signal_container(shim, SIGKILL);
 	errno = saved_errno;
 	va_start(ap, fmt);
 	vfail_before_running(shim, fmt, ap);
@@ -145,53 +170,98 @@ static void unwatch_fd(struct shim *shim, int fd)
 		log_warn(&shim->diag, "epoll remove fd %d: %m", fd);
 }
 
+/* runc's pid file is not to be trusted blindly: a runtime could name any
+ * process, and we would forward signals to it, kill it, and wait forever
+ * for its exit. The container is our child (runc's orphans are reparented
+ * to us, its subreaper), so we accept only a child of ours, and hold it
+ * by a pidfd. NULL when accepted, else why not. */
+static const char *accept_container_pid(struct shim *shim, pid_t pid)
+{
+	siginfo_t info = { 0 };
+
+	if (pid == 1)
+		return "PID 1, the init process";
+	if (pid == getpid())
+		return "the shim itself";
+	for (size_t i = 0; i < shim->early_exit_count; i++) {
+		if (shim->early_exits[i].pid == pid) {
+			/* Ours, and reaped already: nothing to hold. */
+			shim->container_pid = pid;
+			shim->container_reaped = true;
+			return NULL;
+		}
+	}
+	/* A child of ours, alive or not yet reaped (WNOWAIT leaves it for
+	 * reap_children). Until we reap it its PID cannot be reused, so the
+	 * pidfd opened next is certain to be this process. */
+	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno == ECHILD ? "not a child of this shim" : strerror(errno);
+	shim->container_pid = pid;
+	shim->container_pidfd = pidfd_open(pid, 0);
+	if (shim->container_pidfd < 0 && errno != ENOSYS)
+		return strerror(errno);
+	return NULL;
+}
+
 /* Step 4, success: runc has created the container and exited 0. */
 static void runtime_created(struct shim *shim)
 {
 	pid_t container_pid;
+	const char *refused;
 
 	if (read_pid_file(shim->args.container_pidfile, &container_pid) < 0)
 		fail_before_running(shim, "read container pid file %s: %m",
 				    shim->args.container_pidfile);
-	/* The log is opened before the report, so a manager told "running"
-	 * is never told later that the output had nowhere to go. */
+	refused = accept_container_pid(shim, container_pid);
+	if (refused)
+		fail_before_running(shim, "runtime %s wrote pid %d to %s, which is %s: refusing to manage it",
+				    shim->runtime.path, (int)container_pid,
+				    shim->args.container_pidfile, refused);
+	/* Every file is opened before the report, so a manager told "running"
+	 * is never told later that the output had nowhere to go, or that the
+	 * exit status could not be kept. */
 	if (log_writer_open(&shim->io.log, shim->args.container_logfile, shim->args.log_format,
 			    shim->args.log_size_max) < 0)
-		fail_after_create(shim, container_pid, "open container log %s: %m",
-				  shim->args.container_logfile);
+		fail_after_create(shim, "open container log %s: %s", shim->args.container_logfile,
+				  file_error(errno));
+	if (status_file_begin(&shim->exit_file, shim->args.container_exitfile, 0644) < 0)
+		fail_after_create(shim, "prepare exit file %s (as %s.tmp, renamed at the exit): %m",
+				  shim->args.container_exitfile, shim->args.container_exitfile);
 	/* Listening before the report lets a manager attach the moment it
 	 * learns the PID. */
 	if (shim->args.container_attachfile &&
 	    io_attach_listen(&shim->io, shim->args.container_attachfile,
 			     shim->args.attach_seqpacket) < 0)
-		fail_after_create(shim, container_pid, "listen on attach socket %s: %m",
+		fail_after_create(shim, "listen on attach socket %s: %m",
 				  shim->args.container_attachfile);
 	if (shim->args.terminal) {
 		int master_fd;
 		if (console_socket_receive(&shim->runtime, &master_fd) < 0)
-			fail_after_create(shim, container_pid, "receive the terminal from runtime %s: %s",
+			fail_after_create(shim, "receive the terminal from runtime %s: %s",
 					  shim->runtime.path,
 					  errno == EAGAIN ? "it exited without sending one"
 							  : strerror(errno));
 		console_socket_close(&shim->runtime);
 		if (io_use_terminal(&shim->io, master_fd) < 0)
-			fail_after_create(shim, container_pid, "use the container's terminal: %m");
+			fail_after_create(shim, "use the container's terminal: %m");
 	}
 	if (shim->args.container_ctlfile && io_ctl_open(&shim->io, shim->args.container_ctlfile) < 0)
-		fail_after_create(shim, container_pid, "make control FIFO %s: %s",
-				  shim->args.container_ctlfile,
+		fail_after_create(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
 				  errno == EEXIST ? "the path exists and is not a FIFO" : strerror(errno));
-	shim->container_pid = container_pid;
+	/* What runc printed while creating (warnings, say) goes to the log as
+	 * it would have, had the log been open then. */
+	io_replay_capture(&shim->io, &shim->io.out, &shim->runtime.stdout_capture);
+	io_replay_capture(&shim->io, &shim->io.err, &shim->runtime.stderr_capture);
+	capture_free(&shim->runtime.stdout_capture);
+	capture_free(&shim->runtime.stderr_capture);
 	shim->phase = PHASE_RUNNING;
-	watch_fd(shim, shim->io.out.fd, WATCH_STDOUT);
-	watch_fd(shim, shim->io.err.fd, WATCH_STDERR);
 	send_report(shim, report_container_pid(container_pid));
 	/* After the report: the manager is waiting for it, not for syslog. */
 	log_info(&shim->diag, "container %s created, pid %d", shim->args.container_id,
 		 (int)container_pid);
 
-	for (size_t i = 0; i < shim->inflight_count; i++) {
-		if (kill(container_pid, shim->inflight[i]) < 0)
+	for (size_t i = 0; i < shim->inflight_count && !shim->container_reaped; i++) {
+		if (signal_container(shim, shim->inflight[i]) < 0)
 			log_warn(&shim->diag, "deliver inflight signal %d to pid %d: %m",
 				 shim->inflight[i], (int)container_pid);
 	}
@@ -208,29 +278,55 @@ static void runtime_created(struct shim *shim)
 /* Step 4: runc create has exited. */
 static void runtime_exited(struct shim *shim, int status)
 {
-	char runtime_stderr[64 * 1024];
-	size_t len;
+	struct runtime *runtime = &shim->runtime;
+	char *runtime_stderr;
+	size_t len = 0;
 
-	shim->runtime.pid = 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	runtime->pid = 0;
+	close_fd(&shim->timer_fd); /* also leaves the epoll set: our only copy */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !runtime->timed_out) {
 		runtime_created(shim);
 		return;
 	}
 	/* What runc printed is in the pipe that would have become the
-	 * container's stderr: pass it on to the manager word for word. */
-	len = io_read_runtime_error(&shim->io, runtime_stderr, sizeof(runtime_stderr));
-	log_error(&shim->diag, "runtime %s create failed (wait status %#x): %.*s",
-		  shim->runtime.path, (unsigned)status, (int)len, runtime_stderr);
-	send_report(shim, report_runtime_failure(status, runtime_stderr, len));
-	console_socket_close(&shim->runtime);
+	 * container's stderr, read as it came (io_capture): the rest now,
+	 * without blocking, as a process it left may hold the pipe open. */
+	while (shim->io.err.fd >= 0 && io_capture(&shim->io.err, &runtime->stderr_capture) == PUMP_MORE)
+		;
+	runtime_stderr = capture_render(&runtime->stderr_capture, &len);
+	log_error(&shim->diag, "runtime %s create failed (wait status %#x): %.*s", runtime->path,
+		  (unsigned)status, (int)len, runtime_stderr ? runtime_stderr : "");
+	send_report(shim, report_runtime_failure(status, runtime->timed_out, runtime->timeout_seconds,
+						 runtime_stderr ? runtime_stderr : "", len));
+	free(runtime_stderr);
+	console_socket_close(runtime);
 	exit(1);
+}
+
+/* --runtime-timeout has passed and runc is still creating: kill it, and
+ * all it started (its process group), and report when it is reaped. */
+static void runtime_timer_fired(struct shim *shim)
+{
+	uint64_t expirations;
+
+	if (read(shim->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn(&shim->diag, "read runtime timer: %m");
+	if (shim->phase != PHASE_CREATING || shim->runtime.pid == 0 || runtime_has_exited(shim))
+		return;
+	log_error(&shim->diag, "runtime %s create still running after %u s: killing it",
+		  shim->runtime.path, shim->runtime.timeout_seconds);
+	shim->runtime.timed_out = true;
+	if (kill(-shim->runtime.pid, SIGKILL) < 0 && kill(shim->runtime.pid, SIGKILL) < 0)
+		log_error(&shim->diag, "kill runtime pid %d: %m", (int)shim->runtime.pid);
 }
 
 static void handle_container_exit(struct shim *shim, int status)
 {
 	shim->container_status = status;
+	shim->container_reaped = true;
 	clock_gettime(CLOCK_REALTIME, &shim->exited_at);
 	shim->phase = PHASE_EXITED;
+	io_mark_exit(&shim->io);
 	log_info(&shim->diag, "container pid %d exited (wait status %#x)",
 		 (int)shim->container_pid, (unsigned)status);
 }
@@ -309,7 +405,7 @@ static void forward_signal(struct shim *shim, int signo)
 		log_debug(&shim->diag, "kept signal %d for the container", signo);
 		return;
 	case PHASE_RUNNING:
-		if (kill(shim->container_pid, signo) < 0)
+		if (signal_container(shim, signo) < 0)
 			log_warn(&shim->diag, "forward signal %d to container pid %d: %m", signo,
 				 (int)shim->container_pid);
 		return;
@@ -349,7 +445,24 @@ static void handle_signals(struct shim *shim)
 
 static void handle_output(struct shim *shim, struct output_stream *stream)
 {
-	enum pump_result result = io_pump(&shim->io, stream);
+	enum pump_result result;
+
+	if (shim->phase == PHASE_CREATING) {
+		/* Still runc's output, not the container's: keep it for the
+		 * report (runtime_exited) or the log (runtime_created). */
+		struct capture *capture = stream->id == STREAM_STDOUT ? &shim->runtime.stdout_capture
+								      : &shim->runtime.stderr_capture;
+		result = io_capture(stream, capture);
+		if (result == PUMP_ERROR)
+			log_error(&shim->diag, "read runtime %s: %m",
+				  stream->id == STREAM_STDOUT ? "stdout" : "stderr");
+		if (result == PUMP_EOF || result == PUMP_ERROR) {
+			unwatch_fd(shim, stream->fd);
+			close_fd(&stream->fd);
+		}
+		return;
+	}
+	result = io_pump(&shim->io, stream);
 
 	if (result == PUMP_ERROR)
 		log_error(&shim->diag, "read container %s: %m",
@@ -361,7 +474,7 @@ static void handle_output(struct shim *shim, struct output_stream *stream)
 	if (shim->io.log.rotate_errno != 0) {
 		errno = shim->io.log.rotate_errno;
 		log_error(&shim->diag, "rotate container log %s: %m; writing on in the current file",
-			  shim->io.log.path);
+			  shim->io.log.file.path);
 		shim->io.log.rotate_errno = 0;
 	}
 	/* Once per episode, not once per read: a full disk must not also
@@ -370,13 +483,13 @@ static void handle_output(struct shim *shim, struct output_stream *stream)
 		if (!shim->log_failing) {
 			errno = shim->io.log.write_errno;
 			log_error(&shim->diag, "write container log %s: %m; dropping output until it works",
-				  shim->io.log.path);
+				  shim->io.log.file.path);
 			shim->log_failing = true;
 		}
 		shim->io.log.write_errno = 0;
 	} else if (shim->log_failing && shim->io.log.dropped_unreported == 0) {
 		log_info(&shim->diag, "container log %s: writing again (%llu bytes dropped so far)",
-			 shim->io.log.path, shim->io.log.dropped_bytes);
+			 shim->io.log.file.path, shim->io.log.dropped_bytes);
 		shim->log_failing = false;
 	}
 }
@@ -398,6 +511,9 @@ static void dispatch(struct shim *shim, const struct epoll_event *event)
 		break;
 	case WATCH_CTL:
 		io_ctl_readable(&shim->io);
+		break;
+	case WATCH_RUNTIME_TIMER:
+		runtime_timer_fired(shim);
 		break;
 	case WATCH_STDIN:
 		io_stdin_writable(&shim->io);
@@ -429,16 +545,16 @@ static _Noreturn void finish(struct shim *shim)
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (log_writer_report_drops(&shim->io.log, &now) < 0)
 			log_error(&shim->diag, "container log %s: could not record the dropped bytes",
-				  shim->io.log.path);
+				  shim->io.log.file.path);
 		log_error(&shim->diag, "container log %s: %llu bytes of output could not be written",
-			  shim->io.log.path, dropped);
+			  shim->io.log.file.path, dropped);
 	}
 	log_writer_close(&shim->io.log);
+	close_fd(&shim->container_pidfd);
 	exit_json = format_exit_file(shim->container_status, &shim->exited_at, dropped);
 	if (!exit_json)
 		log_error(&shim->diag, "format exit file: out of memory");
-	else if (write_file_atomic(shim->args.container_exitfile, exit_json, strlen(exit_json),
-				   0644) < 0)
+	else if (status_file_commit(&shim->exit_file, exit_json, strlen(exit_json)) < 0)
 		log_error(&shim->diag, "write exit file %s: %m", shim->args.container_exitfile);
 	else
 		log_info(&shim->diag, "wrote exit file %s: %s", shim->args.container_exitfile,
@@ -495,7 +611,9 @@ static void become_daemon(struct shim *shim)
 }
 
 /* runc refuses a mismatch between --terminal and the bundle with words
- * about console sockets and detaching; say what is actually wrong. */
+ * about console sockets and detaching; say what is actually wrong. Only
+ * when there is a config to read: a missing bundle or config is runc's to
+ * report, and its words reach the manager. */
 static void check_terminal_matches_bundle(struct shim *shim)
 {
 	char config_path[4096], *config = malloc(1024 * 1024);
@@ -504,10 +622,18 @@ static void check_terminal_matches_bundle(struct shim *shim)
 	if (!config)
 		fail_before_running(shim, "read bundle config: out of memory");
 	snprintf(config_path, sizeof(config_path), "%s/config.json", shim->args.bundle);
-	if (read_small_file(config_path, config, 1024 * 1024) < 0)
-		fail_before_running(shim, "read %s: %m", config_path);
-	if (config_wants_terminal(config, &bundle_terminal) < 0)
-		fail_before_running(shim, "%s: \"terminal\" is not true or false", config_path);
+	if (read_small_file(config_path, config, 1024 * 1024) < 0) {
+		log_debug(&shim->diag, "read %s: %m; the runtime will say what is wrong", config_path);
+		free(config);
+		return;
+	}
+	if (config_wants_terminal(config, &bundle_terminal) < 0) {
+		if (errno == EINVAL)
+			fail_before_running(shim, "%s: \"terminal\" is not true or false", config_path);
+		log_debug(&shim->diag, "%s is not JSON; the runtime will say what is wrong", config_path);
+		free(config);
+		return;
+	}
 	free(config);
 	if (shim->args.terminal && !bundle_terminal)
 		fail_before_running(shim,
@@ -532,11 +658,14 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 		.container_id = shim->args.container_id,
 		.pidfile = shim->args.container_pidfile,
 		.console_fd = -1,
+		.timeout_seconds = shim->args.runtime_timeout,
 	};
 	/* stdio first: with 0-2 taken by /dev/null, no fd we open later can
 	 * land there and be clobbered. Until diag_open, failures go to syslog. */
 	become_daemon(shim);
-	diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level);
+	if (diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level) < 0)
+		log_error(&shim->diag, "--shim-logfile %s: %s; logging to syslog instead",
+			  shim->args.shim_logfile, file_error(errno));
 	check_terminal_matches_bundle(shim);
 
 	shim->signal_fd = signalfd(-1, handled, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -553,6 +682,17 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once,
 			    shim->args.terminal) < 0)
 		fail_before_running(shim, "create stdio pipes: %m");
+	/* Read from the start: while runc creates, what it writes is kept
+	 * for the report, so it can never fill a pipe and block. */
+	watch_fd(shim, shim->io.out.fd, WATCH_STDOUT);
+	watch_fd(shim, shim->io.err.fd, WATCH_STDERR);
+	if (shim->runtime.timeout_seconds > 0) {
+		struct itimerspec timeout = { .it_value.tv_sec = shim->runtime.timeout_seconds };
+		shim->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (shim->timer_fd < 0 || timerfd_settime(shim->timer_fd, 0, &timeout, NULL) < 0)
+			fail_before_running(shim, "set the runtime timeout: %m");
+		watch_fd(shim, shim->timer_fd, WATCH_RUNTIME_TIMER);
+	}
 	if (shim->args.terminal && console_socket_listen(&shim->runtime) < 0)
 		fail_before_running(shim, "make console socket in /tmp: %m");
 	if (runtime_spawn_create(&shim->runtime, shim->io.child_fds, &shim->child_mask) < 0)
@@ -593,6 +733,9 @@ int main(int argc, char **argv)
 		.signal_fd = -1,
 		.epoll_fd = -1,
 		.sync_fd = -1,
+		.timer_fd = -1,
+		.container_pidfd = -1,
+		.exit_file = { .file.dir_fd = -1, .tmp_fd = -1 },
 	};
 	sigset_t handled;
 	char error[512];

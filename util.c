@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -131,40 +133,218 @@ void format_rfc3339(char out[RFC3339_LEN + 1], const struct timespec *ts)
 	snprintf(out + 19, RFC3339_LEN + 1 - 19, ".%09ldZ", ts->tv_nsec);
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int dir_file_open(struct dir_file *file, const char *path)
 {
-	char tmp_path[4096];
-	int fd = -1, saved_errno;
+	const char *slash = strrchr(path, '/');
+	char *directory;
 
-	if (snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path) >= (int)sizeof(tmp_path)) {
+	file->path = path;
+	file->name = slash ? slash + 1 : path;
+	file->dir_fd = -1;
+	if (file->name[0] == '\0' || strcmp(file->name, ".") == 0 ||
+	    strcmp(file->name, "..") == 0) {
+		errno = EISDIR; /* "DIR/" or "DIR/..": a directory, not a file name */
+		return -1;
+	}
+	if (!slash)
+		directory = strdup(".");
+	else if (slash == path)
+		directory = strdup("/");
+	else
+		directory = strndup(path, (size_t)(slash - path));
+	if (!directory)
+		return -1;
+	file->dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(directory);
+	return file->dir_fd < 0 ? -1 : 0;
+}
+
+void dir_file_close(struct dir_file *file)
+{
+	close_fd(&file->dir_fd);
+}
+
+int open_regular_append(int dir_fd, const char *name, unsigned long long *size)
+{
+	struct stat info;
+	/* O_NONBLOCK: opening a FIFO for writing would otherwise wait for a
+	 * reader, forever. On a regular file the flag changes nothing. */
+	int fd = openat(dir_fd, name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+			0600);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &info) < 0) {
+		close_fd(&fd);
+		return -1;
+	}
+	if (!S_ISREG(info.st_mode)) {
+		close_fd(&fd);
+		errno = EINVAL;
+		return -1;
+	}
+	*size = (unsigned long long)info.st_size;
+	return fd;
+}
+
+const char *file_error(int errnum)
+{
+	switch (errnum) {
+	case ELOOP:
+		return "it is a symbolic link, which the shim never follows; give the real path";
+	case EINVAL:
+	case ENXIO: /* a FIFO with no reader, opened non-blocking */
+		return "not a regular file";
+	default:
+		return strerror(errnum);
+	}
+}
+
+int status_file_begin(struct status_file *status, const char *path, mode_t mode)
+{
+	int len;
+
+	status->tmp_fd = -1;
+	if (dir_file_open(&status->file, path) < 0)
+		return -1;
+	len = snprintf(status->tmp_name, sizeof(status->tmp_name), "%s.tmp", status->file.name);
+	if (len < 0 || (size_t)len >= sizeof(status->tmp_name)) {
+		dir_file_close(&status->file);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
-	if (fd < 0 && errno == EEXIST) {
+	status->tmp_fd = openat(status->file.dir_fd, status->tmp_name,
+				O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (status->tmp_fd < 0 && errno == EEXIST) {
 		/* A leftover from a shim that died between open and rename. */
-		if (unlink(tmp_path) < 0)
-			return -1;
-		fd = open(tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+		if (unlinkat(status->file.dir_fd, status->tmp_name, 0) == 0)
+			status->tmp_fd = openat(status->file.dir_fd, status->tmp_name,
+						O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+						mode);
 	}
-	if (fd < 0)
+	if (status->tmp_fd < 0) {
+		dir_file_close(&status->file);
 		return -1;
+	}
+	return 0;
+}
+
+int status_file_commit(struct status_file *status, const void *data, size_t len)
+{
+	int fd = status->tmp_fd;
+
 	if (write_all(fd, data, len) < 0)
 		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
+	status->tmp_fd = -1; /* closed now, whatever close() says */
+	if (close(fd) < 0 ||
+	    renameat(status->file.dir_fd, status->tmp_name, status->file.dir_fd, status->file.name) < 0)
 		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp_path, path) < 0)
-		goto fail;
+	dir_file_close(&status->file);
 	return 0;
 fail:
-	saved_errno = errno;
-	close_fd(&fd);
-	unlink(tmp_path);
-	errno = saved_errno;
+	status_file_abandon(status);
 	return -1;
+}
+
+void status_file_abandon(struct status_file *status)
+{
+	int saved_errno = errno;
+
+	if (status->file.dir_fd >= 0)
+		unlinkat(status->file.dir_fd, status->tmp_name, 0);
+	close_fd(&status->tmp_fd);
+	dir_file_close(&status->file);
+	errno = saved_errno;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	struct status_file status;
+
+	if (status_file_begin(&status, path, mode) < 0)
+		return -1;
+	return status_file_commit(&status, data, len);
+}
+
+int capture_append(struct capture *capture, const char *data, size_t len)
+{
+	unsigned long long pos = capture->total;
+
+	if (len == 0)
+		return 0;
+	if (!capture->buf) {
+		capture->buf = malloc(CAPTURE_HEAD + CAPTURE_TAIL);
+		if (!capture->buf)
+			return -1;
+	}
+	/* Bytes 0 .. CAPTURE_HEAD-1 stay where they are; every later byte goes
+	 * into the tail ring at its position modulo CAPTURE_TAIL. */
+	for (size_t i = 0; i < len; i++, pos++) {
+		if (pos < CAPTURE_HEAD)
+			capture->buf[pos] = data[i];
+		else
+			capture->buf[CAPTURE_HEAD + (pos - CAPTURE_HEAD) % CAPTURE_TAIL] = data[i];
+	}
+	capture->total = pos;
+	return 0;
+}
+
+char *capture_render(const struct capture *capture, size_t *len)
+{
+	unsigned long long total = capture->total, after_head, tail_len, dropped;
+	char marker[80], *out;
+	size_t marker_len = 0, head_len, pos = 0;
+
+	head_len = total < CAPTURE_HEAD ? (size_t)total : CAPTURE_HEAD;
+	after_head = total - head_len;
+	tail_len = after_head < CAPTURE_TAIL ? after_head : CAPTURE_TAIL;
+	dropped = after_head - tail_len;
+	if (dropped > 0)
+		marker_len = (size_t)snprintf(marker, sizeof(marker), "\n[... %llu bytes not shown ...]\n",
+					      dropped);
+	out = malloc(head_len + marker_len + (size_t)tail_len + 1);
+	if (!out)
+		return NULL;
+	if (head_len > 0)
+		memcpy(out, capture->buf, head_len);
+	pos = head_len;
+	memcpy(out + pos, marker, marker_len);
+	pos += marker_len;
+	/* The tail ring's oldest byte sits where the next one would go. */
+	for (unsigned long long p = total - tail_len; p < total; p++)
+		out[pos++] = capture->buf[CAPTURE_HEAD + (p - CAPTURE_HEAD) % CAPTURE_TAIL];
+	out[pos] = '\0';
+	*len = pos;
+	return out;
+}
+
+void capture_free(struct capture *capture)
+{
+	free(capture->buf);
+	*capture = (struct capture){ 0 };
+}
+
+void *buffer_map(size_t size)
+{
+	void *buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return buf == MAP_FAILED ? NULL : buf;
+}
+
+void buffer_unmap(void **buf, size_t size)
+{
+	if (*buf)
+		munmap(*buf, size);
+	*buf = NULL;
+}
+
+void buffer_release(void *buf, size_t size, size_t keep)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	keep = (keep + page - 1) / page * page;
+	if (buf && keep < size)
+		madvise((char *)buf + keep, size - keep, MADV_DONTNEED);
 }
 
 ssize_t read_small_file(const char *path, char *buf, size_t cap)
@@ -224,31 +404,62 @@ int diag_level_parse(const char *name, enum diag_level *level)
 	return -1;
 }
 
-void diag_open(struct diag *diag, const char *logfile, enum diag_level level)
+int diag_open(struct diag *diag, const char *logfile, enum diag_level level)
 {
+	unsigned long long size;
+	int saved_errno = 0;
+
 	diag->min_level = level;
 	diag->fd = -1;
-	if (logfile)
-		diag->fd = open(logfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	/* No log file (or it cannot be opened): fall back to syslog, as
-	 * shimmy does, rather than losing diagnostics. */
+	if (logfile) {
+		diag->fd = open_regular_append(AT_FDCWD, logfile, &size);
+		saved_errno = errno;
+	}
+	/* No log file (or one we refuse): fall back to syslog, as shimmy
+	 * does, rather than losing diagnostics. */
 	if (diag->fd < 0)
 		openlog("shim", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	errno = saved_errno;
+	return logfile && diag->fd < 0 ? -1 : 0;
+}
+
+size_t escape_control(char *dst, size_t cap, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = 0;
+
+	for (; *src && len + 5 <= cap; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c == '\n' || c == '\t' || c == '\r') {
+			dst[len++] = '\\';
+			dst[len++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20 || c == 0x7f) {
+			dst[len++] = '\\';
+			dst[len++] = 'x';
+			dst[len++] = hex[c >> 4];
+			dst[len++] = hex[c & 15];
+		} else {
+			dst[len++] = (char)c;
+		}
+	}
+	dst[len] = '\0';
+	return len;
 }
 
 void diag_log(const struct diag *diag, enum diag_level level, const char *fmt, ...)
 {
 	static const int syslog_priority[] = { LOG_DEBUG, LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
 	int saved_errno = errno;
-	char message[2048];
+	char raw[1024], message[2048];
 	va_list ap;
 
 	if (level < diag->min_level)
 		return;
 	va_start(ap, fmt);
 	errno = saved_errno; /* so that %m names the caller's error */
-	vsnprintf(message, sizeof(message), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_control(message, sizeof(message), raw);
 
 	if (diag->fd < 0) {
 		syslog(syslog_priority[level], "%s", message);

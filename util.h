@@ -28,9 +28,72 @@ size_t json_escape(char *dst, const char *src, size_t len);
 #define RFC3339_LEN 30
 void format_rfc3339(char out[RFC3339_LEN + 1], const struct timespec *ts);
 
-/* Write data to path so a reader never sees it half-written: create
- * path.tmp with O_EXCL, write it fully, rename it over path. */
+/* A file the shim writes as root, reached through its directory, opened
+ * once and held: a directory swapped for a symlink later cannot send our
+ * writes, renames or removals anywhere else. The directory's own path is
+ * resolved once, when it is opened; the file's name is never followed. */
+struct dir_file {
+	int dir_fd;       /* O_PATH fd of the directory; -1 until opened */
+	const char *name; /* the last component of path */
+	const char *path; /* as given, for messages */
+};
+
+/* Open the directory that holds path. dir_file_close is safe at any point. */
+int dir_file_open(struct dir_file *file, const char *path);
+void dir_file_close(struct dir_file *file);
+
+/* Open (creating, mode 0600) a file for appending, but only a regular
+ * file, and never through a symlink (-1, ELOOP) nor blocking on a FIFO
+ * (opened non-blocking, then checked: -1, EINVAL for anything but a
+ * regular file). *size gets the file's current size. */
+int open_regular_append(int dir_fd, const char *name, unsigned long long *size);
+
+/* Why open_regular_append (or a status file) failed, worded for a user. */
+const char *file_error(int errnum);
+
+/* A status file for others to read (pid file, exit file): written to
+ * NAME.tmp, created with O_EXCL, and renamed into place when complete, so
+ * a reader never sees half a file. status_file_begin makes the temporary
+ * file at once, so a directory that cannot take it is found before the
+ * file is needed; status_file_commit writes and renames it. */
+struct status_file {
+	struct dir_file file;
+	int tmp_fd;
+	char tmp_name[256];
+};
+int status_file_begin(struct status_file *status, const char *path, mode_t mode);
+int status_file_commit(struct status_file *status, const void *data, size_t len);
+/* Remove the temporary file, if any, and close everything. */
+void status_file_abandon(struct status_file *status);
+
+/* begin and commit in one: for a file written at once. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* What a process wrote to a pipe, kept for a report but bounded: the
+ * first CAPTURE_HEAD bytes and the last CAPTURE_TAIL, with a count of
+ * what fell between. Memory is taken only once a byte arrives. */
+#define CAPTURE_HEAD (16 * 1024)
+#define CAPTURE_TAIL (16 * 1024)
+struct capture {
+	char *buf;                /* CAPTURE_HEAD + CAPTURE_TAIL bytes, or NULL */
+	unsigned long long total; /* bytes appended in all */
+};
+int capture_append(struct capture *capture, const char *data, size_t len);
+/* The kept bytes in order: the head, then (if anything was dropped) a
+ * line "[... N bytes not shown ...]", then the tail. malloc'd, NULL when
+ * out of memory; *len gets its length. */
+char *capture_render(const struct capture *capture, size_t *len);
+void capture_free(struct capture *capture);
+
+/* A large buffer in a mapping of its own (not the heap): pages never
+ * touched cost nothing, and pages given back with buffer_release are
+ * really gone, so a burst of output does not stay resident for the rest
+ * of the container's life. NULL with errno when out of memory. */
+void *buffer_map(size_t size);
+void buffer_unmap(void **buf, size_t size);
+/* Give back the pages of buf past its first keep bytes (they read as
+ * zeros afterwards). keep is rounded up to a page. */
+void buffer_release(void *buf, size_t size, size_t keep);
 
 /* Read at most cap-1 bytes of a small file into buf, NUL-terminated. */
 ssize_t read_small_file(const char *path, char *buf, size_t cap);
@@ -40,7 +103,10 @@ ssize_t read_small_file(const char *path, char *buf, size_t cap);
 int read_pid_file(const char *path, pid_t *pid);
 
 /* The shim's own diagnostics: to syslog (ident "shim") or, when a path
- * is given, appended to that file. Levels follow --shimmy-log-level. */
+ * is given, appended to that file. Levels follow --shimmy-log-level.
+ * Messages quote text from others (runc's errors, control lines), so
+ * control characters are written escaped (\n, \x1b): no one can forge
+ * a line or send escape sequences to whoever reads the log. */
 enum diag_level { DIAG_TRACE, DIAG_DEBUG, DIAG_INFO, DIAG_WARN, DIAG_ERROR };
 
 struct diag {
@@ -49,7 +115,12 @@ struct diag {
 };
 
 int diag_level_parse(const char *name, enum diag_level *level);
-void diag_open(struct diag *diag, const char *logfile, enum diag_level level);
+/* Open the log file (a regular file, never through a symlink), or fall
+ * back to syslog: then -1, with errno saying why the file was refused. */
+int diag_open(struct diag *diag, const char *logfile, enum diag_level level);
+/* Escape control characters and DEL in src (NUL-terminated) into dst of
+ * cap bytes, cutting if need be; returns the length written. */
+size_t escape_control(char *dst, size_t cap, const char *src);
 void diag_log(const struct diag *diag, enum diag_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

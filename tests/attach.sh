@@ -157,6 +157,8 @@ attach_two_clients() {
 # it can and exits: the shim must neither block on the client nor buffer
 # without bound, so the exit comes in time, the log is complete, and the
 # client is disconnected once 4 MiB behind, with a WARN.
+#: done: an attach client never reads while the container writes 50 MiB
+#: checked: the client is dropped once 4 MiB behind, the log is complete, the exit is not delayed
 attach_client_never_reads() {
 	local id line counts pid
 	need_probe
@@ -201,6 +203,8 @@ attach_client_never_reads() {
 # shim carry on as if nothing happened. (3 MiB in all: under the 4 MiB a
 # client may fall behind before it is dropped, so b is never dropped
 # however slowly it reads.)
+#: done: one of two attach clients is stopped, then SIGKILLed, mid-stream
+#: checked: the other client, the log and the shim carry on; every byte reaches the other client
 attach_client_killed() {
 	local id line pid_a pid_b rc counts
 	need_probe
@@ -275,6 +279,8 @@ file_size_at_least() { # FILE BYTES
 # then still attaches. (The probe reaches the socket through an fd of its
 # directory opened before it drops to uid 65534, so only the socket's own
 # mode can deny it; the work dir above is 0700.)
+#: done: a client of another uid connects, with the socket's mode loosened
+#: checked: it is refused by SO_PEERCRED; nothing it sent reaches the container
 attach_refuses_other_uid() {
 	local id old_umask rc out
 	need_probe
@@ -469,6 +475,8 @@ attach_socket_removed() {
 
 # A path the shim cannot bind to is reported, and whatever file is there
 # is left alone: it is not ours.
+#: done: a file that is not a socket sits at the attach path
+#: checked: the shim reports the failure and leaves the file alone
 attach_bind_failure_keeps_file() {
 	local id
 	id=$(cid bind-failure)
@@ -483,6 +491,8 @@ attach_bind_failure_keeps_file() {
 # Out of fds while clients wait to connect: the shim stops watching the
 # listening socket (else epoll reports it readable forever and the loop
 # spins, logging each failed accept) and resumes once a client leaves.
+#: done: the shim runs out of fds while clients queue to connect
+#: checked: it stops accepting without spinning, logs once, and resumes when a client leaves
 attach_out_of_fds_no_spin() {
 	local id i count
 	need_probe
@@ -502,12 +512,12 @@ attach_out_of_fds_no_spin() {
 		fail "the shim never ran out of fds"
 	# A spinning loop logs a failed accept thousands of times a second.
 	# Give it the time of a few more wake-ups, then count.
-	wait_for test "$(awk '/attach client pid .* connected/' "$T/shim.log" | wc -l)" -ge 2
+	wait_for clients_connected 2
 	assert_eq 1 "$(grep -c "accept attach client" "$T/shim.log")" "failed accepts logged"
 	# A client leaving makes room: a waiting one is accepted. (One the
 	# shim accepted: a client still queued holds no fd of the shim's.)
 	kill "$(awk '/attach client pid .* connected/ { print $7; exit }' "$T/shim.log")"
-	wait_for test "$(awk '/attach client pid .* connected/' "$T/shim.log" | wc -l)" -ge 3 ||
+	wait_for clients_connected 3 ||
 		fail "no client accepted after one left"
 	"$RUNC" kill "$id" KILL
 	wait_exit
@@ -517,6 +527,8 @@ attach_out_of_fds_no_spin() {
 # An empty packet on a seqpacket socket reads as 0 bytes, like a
 # shutdown; it is not one, and the client's bytes after it still reach
 # the container, whose stdin is not closed early.
+#: done: a seqpacket client sends an empty packet
+#: checked: it is not taken as the client's EOF; the container's stdin stays open
 attach_empty_packet_is_not_eof() {
 	local id
 	need_probe

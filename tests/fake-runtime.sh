@@ -10,12 +10,22 @@
 #               its subreaper) exits 5 before the runtime itself exits 0
 #   wait-go     starts a container that exits 42 on SIGUSR1, then waits
 #               for the file P.go before exiting 0
+# and runtimes that lie or misbehave (issue 8):
+#   pid-1       writes PID 1 to the pid file and exits 0
+#   pid-self    writes the shim's own PID (its parent's) and exits 0
+#   pid-other   writes the PID in BUNDLE/other.pid (a process the test
+#               started, not the shim's child) and exits 0
+#   hang-child  starts a child (sleep) and hangs waiting for it; its PID
+#               goes to P.child
+#   flood-stderr  writes 3,000,000 bytes to stderr, more than a pipe
+#               holds, then "the real error" and exits 1
 set -u
-mode= pidfile=
+mode= pidfile= bundle=
 while (($#)); do
 	case $1 in
 	--mode=*) mode=${1#--mode=} ;;
 	--pid-file) pidfile=$2; shift ;;
+	--bundle) bundle=$2; shift ;;
 	esac
 	shift
 done
@@ -43,6 +53,28 @@ wait-go)
 	start_container 'trap "echo got USR1; exit 42" USR1; while :; do sleep 0.02; done'
 	while [[ ! -e $pidfile.go ]]; do sleep 0.01; done
 	exit 0
+	;;
+pid-1)
+	echo 1 >"$pidfile"
+	exit 0
+	;;
+pid-self)
+	echo "$PPID" >"$pidfile"
+	exit 0
+	;;
+pid-other)
+	cat "$bundle/other.pid" >"$pidfile"
+	exit 0
+	;;
+hang-child)
+	sleep 1001 &
+	echo $! >"$pidfile.child"
+	wait
+	;;
+flood-stderr)
+	head -c 3000000 /dev/zero | tr '\0' x >&2
+	echo "the real error" >&2
+	exit 1
 	;;
 *)
 	echo "fake-runtime: unknown mode $mode" >&2

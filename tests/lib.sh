@@ -118,9 +118,11 @@ run_test() {
 		rc=1
 	done
 	if ((rc == 0)); then
+		echo "$name ok" >>"$WORK/results"
 		PASSED=$((PASSED + 1))
 		echo "ok $name"
 	else
+		echo "$name FAIL" >>"$WORK/results"
 		FAILED=$((FAILED + 1))
 		FAILED_NAMES+=("$name")
 		echo "FAIL $name"
@@ -137,13 +139,25 @@ skip_test() {
 	echo "skip $1: $2"
 }
 
-# suite_finish: sweep up, print the one summary line, exit 1 on failure.
+# suite_finish [full]: sweep up, print the one summary line, exit 1 on
+# failure. After a full run (every test), docs/reliability.md is written
+# anew from the results; if that changed it, the run fails: the committed
+# page must say what the suite does.
 suite_finish() {
-	local id elapsed
+	local id elapsed page=$REPO_ROOT/docs/reliability.md
 	# A test whose cleanup was itself interrupted may have left a container.
 	while read -r id _; do
 		[[ $id == "$ID_PREFIX"* ]] && "$RUNC" delete --force "$id" >/dev/null 2>&1
 	done < <("$RUNC" list -q 2>/dev/null)
+	if [[ ${1:-} == full ]]; then
+		"$REPO_ROOT/tests/reliability.sh" "$WORK/results" >"$WORK/reliability.md"
+		if ! cmp -s "$WORK/reliability.md" "$page"; then
+			cp -- "$WORK/reliability.md" "$page"
+			echo "FAIL docs/reliability.md was stale; it has been regenerated: review and commit it"
+			FAILED=$((FAILED + 1))
+			FAILED_NAMES+=(docs/reliability.md)
+		fi
+	fi
 	elapsed=$(($(us_now) - $(us_from "$SUITE_START")))
 	printf '# took %d.%03d s\n' $((elapsed / 1000000)) $((elapsed / 1000 % 1000))
 	if ((FAILED > 0)); then
@@ -361,9 +375,24 @@ shim_flags() {
 
 # launch_shim ID BUNDLE [FLAG...]: start the shim as a manager would, with
 # its sync pipe (an anonymous pipe) on fd 3, and wait for the report.
+# The flags are shim_flags's (every path in $T), then FLAG...; a later
+# flag wins over an earlier one. See launch_argv for what it sets.
+launch_shim() {
+	local id=$1 bundle=$2
+	shift 2
+	register_container "$id"
+	shim_flags "$id" "$bundle"
+	launch_argv "$T/shim.pid" "${SHIM_FLAGS[@]}" --syncpipe-fd 3 "$@"
+}
+
+# launch_argv PIDFILE ARG...: run "$SHIM" ARG... exactly, with the write
+# end of an anonymous pipe on fd 3 (the sync pipe: pass --syncpipe-fd 3 or
+# export _OCI_SYNCPIPE=3), and wait for the report. PIDFILE is where ARG...
+# tell the shim to write its PID (the test's cleanup waits for that
+# daemon). For a manager's exact invocation.
 # Sets:
 #   SHIM_RC    the shim parent's exit status (also $T/shim.rc)
-#   SHIM_PID   the daemon's PID from --shimmy-pidfile (empty if none)
+#   SHIM_PID   the daemon's PID from PIDFILE (empty if none)
 #   SYNC       the report: everything read from the pipe until EOF
 #              (also $T/sync.json)
 # and writes $T/sync.pipe (the pipe's identity, "pipe:[INODE]"),
@@ -372,18 +401,16 @@ shim_flags() {
 # The pipeline ends only when the daemon closes fd 3, i.e. after the
 # report; it runs in the background so that a shim that never reports
 # fails the test at the deadline instead of hanging it.
-launch_shim() {
-	local id=$1 bundle=$2 job
-	shift 2
+launch_argv() {
+	local pidfile=$1 job
+	shift
 	mkdir -p -- "$T"
-	register_container "$id"
-	echo "$T/shim.pid" >>"$TEST_DIR/shims"
-	rm -f -- "$T/sync.done" "$T/shim.rc" "$T/shim.pid"
-	shim_flags "$id" "$bundle"
+	echo "$pidfile" >>"$TEST_DIR/shims"
+	rm -f -- "$T/sync.done" "$T/shim.rc" "$pidfile"
 	{
 		readlink "/proc/$BASHPID/fd/1" >"$T/sync.pipe"
 		rc=0
-		"$SHIM" "${SHIM_FLAGS[@]}" --syncpipe-fd 3 "$@" 3>&1 >"$T/shim.stdout" 2>"$T/shim.stderr" || rc=$?
+		"$SHIM" "$@" 3>&1 >"$T/shim.stdout" 2>"$T/shim.stderr" || rc=$?
 		echo "$EPOCHREALTIME" >"$T/shim.exited_at"
 		echo "$rc" >"$T/shim.rc"
 	} | {
@@ -391,12 +418,12 @@ launch_shim() {
 		echo "$EPOCHREALTIME" >"$T/sync.done"
 	} &
 	job=$!
-	wait_for test -e "$T/sync.done" || fail "no report on the sync pipe from the shim for $id"
+	wait_for test -e "$T/sync.done" || fail "no report on the sync pipe from the shim ($*)"
 	wait "$job"
 	wait_for test -e "$T/shim.rc"
 	SHIM_RC=$(<"$T/shim.rc")
 	SHIM_PID=
-	[[ -e $T/shim.pid ]] && SHIM_PID=$(<"$T/shim.pid")
+	[[ -e $pidfile ]] && SHIM_PID=$(<"$pidfile")
 	slurp SYNC "$T/sync.json"
 }
 

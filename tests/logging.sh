@@ -115,6 +115,8 @@ EOF_SCRIPT
 # if there is one, is the byte at offset 0 mod page size just before the
 # notice. (Only so can a record torn just before its own newline be told
 # from a whole one.)
+#: done: the log's disk fills while the container writes 3 MB, then has room again
+#: checked: the container never blocks; dropped bytes are counted exactly, noted once in the log and in the exit file
 logging_disk_full() {
 	local id line disk page before notice notice_offset n inserted records_in_file tail_line
 	id=$(cid disk-full)
@@ -130,10 +132,9 @@ logging_disk_full() {
 		yes $line | head -c 3145700
 		until [ -n \"\$go\" ]; do sleep 0.01; done
 		echo 'last line'"
-	# launch_shim puts the log at $T/container.log: make that lead to the
-	# small disk (the shim opens the path, O_APPEND|O_CREAT, through it).
-	ln -s "$disk/container.log" "$T/container.log"
-	launch_shim "$id" "$T/bundle" --container-log-format k8s-file
+	# The log on the small disk (the last --container-logfile wins).
+	launch_shim "$id" "$T/bundle" --container-log-format k8s-file \
+		--container-logfile "$disk/container.log"
 	expect_created
 	"$RUNC" start "$id"
 	wait_for has_child "$CONTAINER_PID" sleep ||
@@ -146,15 +147,15 @@ logging_disk_full() {
 	n=${BASH_REMATCH[1]}
 	((n > 0)) || fail "nothing dropped: the test did not fill the disk"
 
-	assert_eq 1 "$(grep -c '\[shim\]' "$T/container.log" || true)" "notice records"
-	notice=$(grep -ab '\[shim\]' "$T/container.log")
+	assert_eq 1 "$(grep -c '\[shim\]' "$disk/container.log" || true)" "notice records"
+	notice=$(grep -ab '\[shim\]' "$disk/container.log")
 	notice_offset=${notice%%:*}
 	notice=${notice#*:}
 	assert_match "$notice" "^$TS_RE stderr F \\[shim\\] $n bytes of log were dropped: No space left on device\$" \
 		"the notice (and its N, the exit file's)"
-	tail_line=$(tail -c +$((notice_offset + ${#notice} + 2)) "$T/container.log")
+	tail_line=$(tail -c +$((notice_offset + ${#notice} + 2)) "$disk/container.log")
 	assert_match "$tail_line" "^$TS_RE stdout F last line\$" "what follows the notice"
-	assert_eq "$((notice_offset + ${#notice} + 1 + ${#tail_line} + 1))" "$(stat -L -c %s "$T/container.log")" \
+	assert_eq "$((notice_offset + ${#notice} + 1 + ${#tail_line} + 1))" "$(stat -L -c %s "$disk/container.log")" \
 		"the log's size: records up to the notice, the notice, the last line"
 
 	# Did the shim end a torn record with a newline of its own?
@@ -169,7 +170,7 @@ logging_disk_full() {
 		"record bytes in the file before the notice ($records_in_file) + dropped ($n)"
 	# Every line before the notice is a whole record, but the last, which
 	# may have been cut short: then it is a prefix of one.
-	head -c "$notice_offset" "$T/container.log" >"$T/before"
+	head -c "$notice_offset" "$disk/container.log" >"$T/before"
 	before=$(grep -avcxE "$TS_RE stdout F y{99}" "$T/before" || true)
 	if ((inserted)); then
 		assert_eq 1 "$before" "lines before the notice that are not whole records (the torn one)"

@@ -18,6 +18,8 @@ launch_shim_async() {
 
 # SIGTERM to the shim while runc is creating goes to runc, and runc dying of
 # it is reported with its signal.
+#: done: the shim gets SIGTERM while runc is still creating
+#: checked: runc gets it, and its death by that signal is reported
 signal_reaches_runtime_during_create() {
 	launch_shim_async "$(cid term-create)" hang
 	kill -TERM "$SHIM_PID"
@@ -30,6 +32,8 @@ signal_reaches_runtime_during_create() {
 
 # A container that exits before runc does is remembered, not lost: the
 # report names it and the exit file has its status.
+#: done: the container exits before runc create does (fake runtime)
+#: checked: the exit is remembered: reported PID, then the exit file with its status
 container_exits_before_runtime() {
 	launch_shim_async "$(cid early-exit)" early-exit
 	wait "$LAUNCH_JOB"
@@ -61,6 +65,8 @@ inflight_signal_delivered() {
 # A pipe the manager leaked to the shim is not held open by the daemon: a
 # manager reading it to EOF (as Go's exec.Cmd.Output does with stdout)
 # would otherwise wait for as long as the container runs.
+#: done: the manager leaks a pipe it waits on for EOF
+#: checked: the daemon closes it at once, so the manager is not held for the container's life
 inherited_fds_closed() {
 	make_bundle "$T/bundle" -- /bin/sleep 1000
 	mkfifo "$T/leak"

@@ -181,6 +181,8 @@ term_no_process_with() {
 # 24x80, so shimctl writes a line to the control FIFO and closes it: the
 # FIFO had a writer come and go too. A loop spinning on any of these
 # burns the whole two seconds; an idle shim uses a few ticks at most.
+#: done: the container closes its terminal (EIO on the master) while a client is attached
+#: checked: the shim does not spin; the client ends with the exit code
 terminal_exit_while_attached_no_busy_loop() {
 	local id driver rc=0 ticks last hz limit deadline
 	term_shimctl
@@ -222,6 +224,8 @@ EOF
 # The control FIFO, driven directly: a malformed line is logged and
 # skipped, lines come from writers that open and close it one after the
 # other, and each resize reaches the container's terminal.
+#: done: malformed lines on the control FIFO, from writers that come and go
+#: checked: each is logged and skipped; the resizes after them still work
 ctl_fifo_tolerates_garbage() {
 	local id
 	id=$(cid tty-ctl)

@@ -505,12 +505,28 @@ START_TEST(test_bad_log_size_max)
 }
 END_TEST
 
-START_TEST(test_stdin_once_needs_stdin)
+/* A usage error quoting the caller's text stays one line: control
+ * characters in it are escaped. */
+START_TEST(test_usage_error_escapes_what_it_quotes)
 {
 	struct parse_run run = { 0 };
 
-	ck_assert_int_eq(parse_with_required(&run, "--stdin-once", NULL), ARGS_USAGE_ERROR);
-	ck_assert_str_eq(run.error, "--stdin-once needs --stdin");
+	ck_assert_int_eq(parse_with_required(&run, "--container-log-format", "xml\n\x1b[2J", NULL),
+			 ARGS_USAGE_ERROR);
+	ck_assert_str_eq(run.error,
+			 "--container-log-format xml\\n\\x1b[2J: unknown format; use shimmy or k8s-file");
+	parse_run_free(&run);
+}
+END_TEST
+
+/* conman sends --stdin-once without --stdin: there is nothing to close. */
+START_TEST(test_stdin_once_without_stdin_accepted)
+{
+	struct parse_run run = { 0 };
+
+	ck_assert_int_eq(parse_with_required(&run, "--stdin-once", NULL), ARGS_RUN);
+	ck_assert(run.args.stdin_once);
+	ck_assert(!run.args.stdin_enabled);
 	parse_run_free(&run);
 }
 END_TEST
@@ -525,48 +541,70 @@ START_TEST(test_empty_runtime_rejected)
 }
 END_TEST
 
-START_TEST(test_bundle_missing)
+/* The bundle is runc's to judge (conman's own test passes a missing one
+ * and expects runc's error in the report): not even looked at. */
+START_TEST(test_bundle_not_checked)
 {
+	static const char *const bundles[] = { "/not/used/folder", "relative/missing", "" };
 	struct parse_run run = { 0 };
-	const char *missing = test_path("missing");
-	char expected[PATH_MAX + 64];
 
-	ck_assert_int_eq(parse_with_required(&run, "--bundle", missing, NULL), ARGS_USAGE_ERROR);
-	snprintf(expected, sizeof(expected), "--bundle %s: No such file or directory", missing);
-	ck_assert_str_eq(run.error, expected);
+	ck_assert_int_eq(parse_with_required(&run, "--bundle", bundles[0], NULL), ARGS_RUN);
+	ck_assert_str_eq(run.args.bundle, bundles[0]);
+	parse_run_free(&run);
+	ck_assert_int_eq(parse_with_required(&run, "--bundle", bundles[1], NULL), ARGS_RUN);
+	parse_run_free(&run);
+	/* Empty is still a missing required flag. */
+	ck_assert_int_eq(parse_with_required(&run, "--bundle", bundles[2], NULL), ARGS_USAGE_ERROR);
+	ck_assert_str_eq(run.error, "--bundle is required; see shim --help");
 	parse_run_free(&run);
 }
 END_TEST
 
-START_TEST(test_bundle_is_a_regular_file)
+/* An ID runc would read as a flag is refused; the rest is runc's. */
+START_TEST(test_container_id_starting_with_dash)
 {
+	static const char *const refused[] = { "-h", "--help", "-", "--root=/tmp" };
+	static const char *const passed[] = { "a-b", "<not-used-id>", "x--", "_1" };
 	struct parse_run run = { 0 };
-	const char *file = test_path("config.json");
-	char expected[PATH_MAX + 64];
+	char expected[128];
 
-	write_file_text(file, "{}");
-	/* The later --bundle wins over the required one before it. */
-	ck_assert_int_eq(parse_with_required(&run, "--bundle", file, NULL), ARGS_USAGE_ERROR);
-	snprintf(expected, sizeof(expected), "--bundle %s: not a directory", file);
-	ck_assert_str_eq(run.error, expected);
-	parse_run_free(&run);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ck_assert_int_eq(parse_with_required(&run, "--container-id", refused[i], NULL),
+				 ARGS_USAGE_ERROR);
+		snprintf(expected, sizeof(expected),
+			 "--container-id %s: an ID may not begin with '-' (the runtime would take it for a flag)",
+			 refused[i]);
+		ck_assert_str_eq(run.error, expected);
+		parse_run_free(&run);
+	}
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		ck_assert_int_eq(parse_with_required(&run, "--container-id", passed[i], NULL), ARGS_RUN);
+		ck_assert_str_eq(run.args.container_id, passed[i]);
+		parse_run_free(&run);
+	}
 }
 END_TEST
 
-START_TEST(test_bundle_without_config_json)
+START_TEST(test_runtime_timeout)
 {
+	static const char *const bad[] = { "0", "-1", " 5", "5s", "86401", "", "1.5" };
 	struct parse_run run = { 0 };
-	const char *empty_dir = test_path("empty-bundle");
-	char expected[PATH_MAX + 128];
+	char expected[128];
 
-	ck_assert_int_eq(mkdir(empty_dir, 0700), 0);
-	ck_assert_int_eq(parse_with_required(&run, "--bundle", empty_dir, NULL), ARGS_USAGE_ERROR);
-	snprintf(expected, sizeof(expected),
-		 "--bundle %s: no readable config.json in it (No such file or directory); "
-		 "an OCI bundle needs one",
-		 empty_dir);
-	ck_assert_str_eq(run.error, expected);
+	ck_assert_int_eq(parse_with_required(&run, NULL), ARGS_RUN);
+	ck_assert_uint_eq(run.args.runtime_timeout, 0);
 	parse_run_free(&run);
+	ck_assert_int_eq(parse_with_required(&run, "--runtime-timeout", "30", NULL), ARGS_RUN);
+	ck_assert_uint_eq(run.args.runtime_timeout, 30);
+	parse_run_free(&run);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(parse_with_required(&run, "--runtime-timeout", bad[i], NULL),
+				 ARGS_USAGE_ERROR);
+		snprintf(expected, sizeof(expected),
+			 "--runtime-timeout %s: give a whole number of seconds, 1 to 86400", bad[i]);
+		ck_assert_str_eq(run.error, expected);
+		parse_run_free(&run);
+	}
 }
 END_TEST
 
@@ -899,7 +937,7 @@ START_TEST(test_report_runtime_exited)
 {
 	const char message[] = "container_linux.go: \"exec\" failed\n\xff";
 
-	assert_json_eq(report_runtime_failure(EXITED_WITH(3), message, sizeof(message) - 1),
+	assert_json_eq(report_runtime_failure(EXITED_WITH(3), false, 0, message, sizeof(message) - 1),
 		       "{\"kind\":\"runtime_abnormal_termination\","
 		       "\"status\":\"Runtime Exited with code 3.\","
 		       "\"stderr\":\"container_linux.go: \\\"exec\\\" failed\\n" REPLACEMENT "\"}");
@@ -908,7 +946,7 @@ END_TEST
 
 START_TEST(test_report_runtime_signaled)
 {
-	assert_json_eq(report_runtime_failure(KILLED_BY(9), "", 0),
+	assert_json_eq(report_runtime_failure(KILLED_BY(9), false, 0, "", 0),
 		       "{\"kind\":\"runtime_abnormal_termination\","
 		       "\"status\":\"Runtime Received signal 9.\",\"stderr\":\"\"}");
 }
@@ -917,9 +955,19 @@ END_TEST
 /* The length, not a NUL, ends runc's stderr. */
 START_TEST(test_report_runtime_stderr_by_length)
 {
-	assert_json_eq(report_runtime_failure(EXITED_WITH(1), "a\0b-not-this", 3),
+	assert_json_eq(report_runtime_failure(EXITED_WITH(1), false, 0, "a\0b-not-this", 3),
 		       "{\"kind\":\"runtime_abnormal_termination\","
 		       "\"status\":\"Runtime Exited with code 1.\",\"stderr\":\"a\\u0000b\"}");
+}
+END_TEST
+
+/* Killed by us after --runtime-timeout: the status says so, whatever the
+ * wait status. */
+START_TEST(test_report_runtime_timed_out)
+{
+	assert_json_eq(report_runtime_failure(KILLED_BY(9), true, 7, "slow\n", 5),
+		       "{\"kind\":\"runtime_abnormal_termination\","
+		       "\"status\":\"Runtime timed out after 7 s.\",\"stderr\":\"slow\\n\"}");
 }
 END_TEST
 
@@ -1089,6 +1137,277 @@ START_TEST(test_atomic_missing_directory)
 	ck_assert_int_eq(write_file_atomic(test_path("missing/exit"), "x", 1, 0644), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	ck_assert_int_eq(count_dir_entries(test_dir), 0);
+}
+END_TEST
+
+/* The exit file's temporary is made at once: a directory that cannot take
+ * it, or a name too long for NAME.tmp, is found before the file is due. */
+START_TEST(test_status_file_begun_early)
+{
+	char long_name[NAME_MAX + 1];
+	struct status_file status;
+	const char *path = test_path("exit");
+
+	umask(0);
+	ck_assert_int_eq(status_file_begin(&status, path, 0644), 0);
+	ck_assert_int_eq(access(test_path("exit.tmp"), F_OK), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(status_file_commit(&status, "done", 4), 0);
+	assert_file_is(path, "done", 4, 0644);
+	ck_assert_int_eq(count_dir_entries(test_dir), 1);
+
+	ck_assert_int_eq(status_file_begin(&status, test_path("missing/exit"), 0644), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	/* NAME fits, NAME.tmp does not. */
+	memset(long_name, 'x', NAME_MAX - 2);
+	long_name[NAME_MAX - 2] = '\0';
+	ck_assert_int_eq(status_file_begin(&status, test_path(long_name), 0644), -1);
+	ck_assert_int_eq(errno, ENAMETOOLONG);
+	ck_assert_int_eq(mkdir(test_path("ro"), 0500), 0);
+	if (geteuid() != 0) { /* root writes anywhere but on a read-only mount */
+		ck_assert_int_eq(status_file_begin(&status, test_path("ro/exit"), 0644), -1);
+		ck_assert_int_eq(errno, EACCES);
+	}
+	ck_assert_int_eq(count_dir_entries(test_dir), 2); /* exit, ro */
+}
+END_TEST
+
+/* The directory is held: swapping it for a symlink later changes nothing. */
+START_TEST(test_status_file_stays_in_its_directory)
+{
+	struct status_file status;
+
+	ck_assert_int_eq(mkdir(test_path("dir"), 0700), 0);
+	ck_assert_int_eq(mkdir(test_path("elsewhere"), 0700), 0);
+	ck_assert_int_eq(status_file_begin(&status, test_path("dir/exit"), 0644), 0);
+	ck_assert_int_eq(rename(test_path("dir"), test_path("moved")), 0);
+	ck_assert_int_eq(symlink(test_path("elsewhere"), test_path("dir")), 0);
+	ck_assert_int_eq(status_file_commit(&status, "x", 1), 0);
+	ck_assert_int_eq(access(test_path("moved/exit"), F_OK), 0);
+	ck_assert_int_eq(count_dir_entries(test_path("elsewhere")), 0);
+}
+END_TEST
+
+START_TEST(test_status_file_abandoned)
+{
+	struct status_file status;
+
+	ck_assert_int_eq(status_file_begin(&status, test_path("exit"), 0644), 0);
+	status_file_abandon(&status);
+	ck_assert_int_eq(count_dir_entries(test_dir), 0);
+	/* Safe to call again, and on one never begun. */
+	status_file_abandon(&status);
+}
+END_TEST
+
+/* A log path is never followed through a symlink, never blocks on a
+ * FIFO, and must be a regular file. */
+START_TEST(test_open_regular_append_refuses)
+{
+	unsigned long long size = 1;
+	struct dir_file dir;
+	char *text;
+	int fd;
+
+	ck_assert_int_eq(dir_file_open(&dir, test_path("log")), 0);
+	write_file_text(test_path("target"), "secret\n");
+	ck_assert_int_eq(symlink(test_path("target"), test_path("log")), 0);
+	ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_str_eq(file_error(ELOOP),
+			 "it is a symbolic link, which the shim never follows; give the real path");
+	ck_assert_int_eq(unlink(test_path("log")), 0);
+	/* A dangling symlink is not created through either. */
+	ck_assert_int_eq(symlink(test_path("nowhere"), test_path("log")), 0);
+	ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(access(test_path("nowhere"), F_OK), -1);
+	ck_assert_int_eq(unlink(test_path("log")), 0);
+	/* A FIFO with no reader: refused at once, not waited on. */
+	ck_assert_int_eq(mkfifo(test_path("log"), 0600), 0);
+	ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
+	ck_assert_str_eq(file_error(errno), "not a regular file");
+	ck_assert_int_eq(unlink(test_path("log")), 0);
+	ck_assert_int_eq(mkdir(test_path("log"), 0700), 0);
+	ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
+	ck_assert_int_eq(rmdir(test_path("log")), 0);
+
+	write_file_text(test_path("log"), "12345");
+	fd = open_regular_append(dir.dir_fd, dir.name, &size);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_eq(size, 5);
+	close(fd);
+	dir_file_close(&dir);
+	ck_assert_int_eq(dir.dir_fd, -1);
+	text = read_file_text(test_path("target"));
+	ck_assert_str_eq(text, "secret\n");
+	free(text);
+}
+END_TEST
+
+/* A FIFO with a reader is opened, then refused as not a regular file. */
+START_TEST(test_open_regular_append_fifo_with_reader)
+{
+	unsigned long long size;
+	struct dir_file dir;
+	int reader;
+
+	ck_assert_int_eq(mkfifo(test_path("log"), 0600), 0);
+	reader = open(test_path("log"), O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(reader, 0);
+	ck_assert_int_eq(dir_file_open(&dir, test_path("log")), 0);
+	ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	close(reader);
+	dir_file_close(&dir);
+}
+END_TEST
+
+START_TEST(test_dir_file_names)
+{
+	struct dir_file dir;
+
+	ck_assert_int_eq(dir_file_open(&dir, "relative-name"), 0);
+	ck_assert_str_eq(dir.name, "relative-name");
+	dir_file_close(&dir);
+	ck_assert_int_eq(dir_file_open(&dir, "/top-level"), 0);
+	ck_assert_str_eq(dir.name, "top-level");
+	dir_file_close(&dir);
+	ck_assert_int_eq(dir_file_open(&dir, "/tmp/"), -1);
+	ck_assert_int_eq(errno, EISDIR);
+	ck_assert_int_eq(dir_file_open(&dir, "/tmp/.."), -1);
+	ck_assert_int_eq(dir_file_open(&dir, "/no/such/dir/x"), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	dir_file_close(&dir);
+}
+END_TEST
+
+/* ---- 6b. the runtime's output, captured ---- */
+
+static char *render(const struct capture *capture, size_t *len)
+{
+	char *text = capture_render(capture, len);
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_uint_eq(strlen(text), *len);
+	return text;
+}
+
+START_TEST(test_capture_small_is_whole)
+{
+	struct capture capture = { 0 };
+	size_t len;
+	char *text;
+
+	text = render(&capture, &len);
+	ck_assert_str_eq(text, "");
+	ck_assert_ptr_null(capture.buf); /* nothing arrived: no memory taken */
+	free(text);
+	ck_assert_int_eq(capture_append(&capture, "No help topic ", 14), 0);
+	ck_assert_int_eq(capture_append(&capture, "for 'foobar=123'\n", 17), 0);
+	text = render(&capture, &len);
+	ck_assert_str_eq(text, "No help topic for 'foobar=123'\n");
+	free(text);
+	capture_free(&capture);
+}
+END_TEST
+
+/* Past CAPTURE_HEAD + CAPTURE_TAIL bytes: the first and the last, in
+ * order, and the count of those between. Fed in uneven pieces. */
+START_TEST(test_capture_keeps_head_and_tail)
+{
+	enum { TOTAL = 3 * 1024 * 1024 + 7 };
+	struct capture capture = { 0 };
+	char *input = malloc(TOTAL), *text, marker[80];
+	size_t len, pos = 0, piece = 1, marker_len;
+
+	ck_assert_ptr_nonnull(input);
+	for (size_t i = 0; i < TOTAL; i++)
+		input[i] = (char)('a' + (i * 7 + i / 13) % 26);
+	while (pos < TOTAL) {
+		size_t n = TOTAL - pos < piece ? TOTAL - pos : piece;
+		ck_assert_int_eq(capture_append(&capture, input + pos, n), 0);
+		pos += n;
+		piece = piece * 3 % 70001 + 1;
+	}
+	text = render(&capture, &len);
+	marker_len = (size_t)snprintf(marker, sizeof(marker), "\n[... %d bytes not shown ...]\n",
+				      TOTAL - CAPTURE_HEAD - CAPTURE_TAIL);
+	ck_assert_uint_eq(len, CAPTURE_HEAD + marker_len + CAPTURE_TAIL);
+	ck_assert_mem_eq(text, input, CAPTURE_HEAD);
+	ck_assert_mem_eq(text + CAPTURE_HEAD, marker, marker_len);
+	ck_assert_mem_eq(text + CAPTURE_HEAD + marker_len, input + TOTAL - CAPTURE_TAIL, CAPTURE_TAIL);
+	free(text);
+	capture_free(&capture);
+	free(input);
+}
+END_TEST
+
+/* Exactly full: nothing dropped, no marker. */
+START_TEST(test_capture_exactly_full)
+{
+	struct capture capture = { 0 };
+	size_t len;
+	char *text, *input = malloc(CAPTURE_HEAD + CAPTURE_TAIL);
+
+	ck_assert_ptr_nonnull(input);
+	for (size_t i = 0; i < CAPTURE_HEAD + CAPTURE_TAIL; i++)
+		input[i] = (char)('0' + i % 10);
+	ck_assert_int_eq(capture_append(&capture, input, CAPTURE_HEAD + CAPTURE_TAIL), 0);
+	text = render(&capture, &len);
+	ck_assert_uint_eq(len, CAPTURE_HEAD + CAPTURE_TAIL);
+	ck_assert_mem_eq(text, input, len);
+	free(text);
+	capture_free(&capture);
+	free(input);
+}
+END_TEST
+
+/* ---- 6c. the shim's own log: text from others is escaped ---- */
+
+START_TEST(test_escape_control)
+{
+	char out[64];
+
+	ck_assert_uint_eq(escape_control(out, sizeof(out), "plain text"), 10);
+	ck_assert_str_eq(out, "plain text");
+	escape_control(out, sizeof(out), "a\nforged line\r\t\x1b[31mred\x7f\x01");
+	ck_assert_str_eq(out, "a\\nforged line\\r\\t\\x1b[31mred\\x7f\\x01");
+	/* UTF-8 passes as it is. */
+	escape_control(out, sizeof(out), "caf\xc3\xa9");
+	ck_assert_str_eq(out, "caf\xc3\xa9");
+	/* Cut to fit, never past the buffer, never half an escape. */
+	ck_assert_uint_le(escape_control(out, 8, "\x1b\x1b\x1b\x1b"), 7);
+	ck_assert_str_eq(out, "\\x1b");
+}
+END_TEST
+
+/* diag_log writes one line per message, whatever the message holds. */
+START_TEST(test_diag_log_escapes)
+{
+	struct diag diag;
+	char *text;
+
+	ck_assert_int_eq(diag_open(&diag, test_path("shim.log"), DIAG_DEBUG), 0);
+	diag_log(&diag, DIAG_WARN, "control line \"%s\"", "1 2\n2026-01-01 shim[1] ERROR: forged\x1b[2J");
+	close(diag.fd);
+	text = read_file_text(test_path("shim.log"));
+	ck_assert_ptr_nonnull(strstr(text, "WARN: control line \"1 2\\n2026-01-01 shim[1] ERROR: forged\\x1b[2J\"\n"));
+	ck_assert_ptr_eq(strchr(text, '\n'), text + strlen(text) - 1); /* one line */
+	free(text);
+}
+END_TEST
+
+/* The shim's own log is refused through a symlink: syslog instead. */
+START_TEST(test_diag_open_refuses_symlink)
+{
+	struct diag diag;
+
+	write_file_text(test_path("target"), "");
+	ck_assert_int_eq(symlink(test_path("target"), test_path("shim.log")), 0);
+	ck_assert_int_eq(diag_open(&diag, test_path("shim.log"), DIAG_DEBUG), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(diag.fd, -1);
 }
 END_TEST
 
@@ -1545,11 +1864,23 @@ static size_t record_len(enum log_format format, size_t content_with_newline)
 	       content_with_newline;
 }
 
+/* A log on a full disk: the writer's fd made a copy of /dev/full (the
+ * writer itself opens regular files only). */
+static void open_full_test_log(struct log_writer *log, enum log_format format)
+{
+	int full_fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(full_fd, 0);
+	open_test_log(log, format);
+	ck_assert_int_eq(dup2(full_fd, log->fd), log->fd);
+	close(full_fd);
+}
+
 START_TEST(test_write_failure_dev_full)
 {
 	struct log_writer log;
 
-	ck_assert_int_eq(log_writer_open(&log, "/dev/full", _i, 0), 0);
+	open_full_test_log(&log, _i);
 	ck_assert_uint_eq(log_writer_frame(&log, STREAM_STDOUT, "a\nbb\n", 5, false, &fixed_time),
 			  5);
 	ck_assert_uint_eq(log.dropped_bytes, record_len(_i, 2) + record_len(_i, 3));
@@ -1570,7 +1901,7 @@ START_TEST(test_write_failure_counted_across_writevs)
 	char *data = numbered_lines(LINES);
 	struct log_writer log;
 
-	ck_assert_int_eq(log_writer_open(&log, "/dev/full", _i, 0), 0);
+	open_full_test_log(&log, _i);
 	ck_assert_uint_eq(log_writer_frame(&log, STREAM_STDOUT, data, strlen(data), false,
 					   &fixed_time),
 			  strlen(data));
@@ -1678,13 +2009,12 @@ START_TEST(test_dropped_output_reported_once_writing_works)
 	struct log_writer log;
 	char *text, *expected, notice[128];
 
-	ck_assert_int_eq(log_writer_open(&log, "/dev/full", _i, 0), 0);
+	open_full_test_log(&log, _i);
 	ck_assert_uint_eq(log_writer_frame(&log, STREAM_STDOUT, "a\nbb\n", 5, false, &fixed_time),
 			  5);
 	ck_assert_uint_eq(log.dropped_unreported, record_len(_i, 2) + record_len(_i, 3));
 
-	/* The disk has room again. */
-	log.path = test_path("ctr.log");
+	/* The disk has room again: the file (still empty) is opened anew. */
 	ck_assert_int_eq(log_writer_reopen(&log), 0);
 	ck_assert_uint_eq(log_writer_frame(&log, STREAM_STDOUT, "ok\n", 3, false, &fixed_time), 3);
 	log_writer_close(&log);
@@ -1938,6 +2268,45 @@ START_TEST(test_config_terminal)
 }
 END_TEST
 
+/* The answer runc's Go decoder gives, where a plain scan would differ. */
+START_TEST(test_config_terminal_as_go_reads_it)
+{
+	static const struct {
+		const char *json;
+		bool terminal;
+	} cases[] = {
+		/* the last of repeated keys wins */
+		{ "{\"process\":{\"terminal\":false,\"terminal\":true}}", true },
+		{ "{\"process\":{\"terminal\":true,\"terminal\":false}}", false },
+		/* escapes in keys are decoded; keys match case-insensitively */
+		{ "{\"process\":{\"termin\\u0061l\":true}}", true },
+		{ "{\"PROCESS\":{\"Terminal\":true}}", true },
+		{ "{\"proce\\u017fs\":{\"terminal\":true}}", true }, /* U+017F folds to s */
+		{ "{\"process\":{\"terminals\":true}}", false },
+		/* a second process object updates the first */
+		{ "{\"process\":{\"cwd\":\"/\"},\"process\":{\"terminal\":true}}", true },
+		{ "{\"process\":{\"terminal\":true},\"process\":{\"cwd\":\"/\"}}", true },
+		/* null leaves a bool as it was; a null process clears it */
+		{ "{\"process\":{\"terminal\":true,\"terminal\":null}}", true },
+		{ "{\"process\":{\"terminal\":true},\"process\":null}", false },
+	};
+	bool terminal;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		terminal = !cases[i].terminal;
+		ck_assert_msg(config_wants_terminal(cases[i].json, &terminal) == 0, "refused %s",
+			      cases[i].json);
+		ck_assert_msg(terminal == cases[i].terminal, "%s: said %d", cases[i].json, terminal);
+	}
+	/* Not JSON: for runc to say so, not us. */
+	errno = 0;
+	ck_assert_int_eq(config_wants_terminal("{\"process\":{\"terminal\":true}", &terminal), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_int_eq(config_wants_terminal("not json", &terminal), -1);
+	ck_assert_int_eq(errno, EBADMSG);
+}
+END_TEST
+
 static TCase *new_tcase(const char *name)
 {
 	TCase *tc = tcase_create(name);
@@ -1972,11 +2341,12 @@ static Suite *args_suite(void)
 	tcase_add_test(tc, test_bad_log_level);
 	tcase_add_test(tc, test_bad_log_format);
 	tcase_add_test(tc, test_bad_log_size_max);
-	tcase_add_test(tc, test_stdin_once_needs_stdin);
+	tcase_add_test(tc, test_stdin_once_without_stdin_accepted);
+	tcase_add_test(tc, test_usage_error_escapes_what_it_quotes);
 	tcase_add_test(tc, test_empty_runtime_rejected);
-	tcase_add_test(tc, test_bundle_missing);
-	tcase_add_test(tc, test_bundle_is_a_regular_file);
-	tcase_add_test(tc, test_bundle_without_config_json);
+	tcase_add_test(tc, test_bundle_not_checked);
+	tcase_add_test(tc, test_container_id_starting_with_dash);
+	tcase_add_test(tc, test_runtime_timeout);
 	suite_add_tcase(suite, tc);
 
 	tc = new_tcase("sync pipe");
@@ -2030,6 +2400,7 @@ static Suite *reports_suite(void)
 	tcase_add_test(tc, test_report_runtime_exited);
 	tcase_add_test(tc, test_report_runtime_signaled);
 	tcase_add_test(tc, test_report_runtime_stderr_by_length);
+	tcase_add_test(tc, test_report_runtime_timed_out);
 	tcase_add_test(tc, test_report_shim_error);
 	suite_add_tcase(suite, tc);
 
@@ -2055,7 +2426,7 @@ static Suite *pid_file_suite(void)
 
 static Suite *atomic_file_suite(void)
 {
-	Suite *suite = suite_create("write_file_atomic");
+	Suite *suite = suite_create("files, captures and diagnostics");
 	TCase *tc = new_tcase("atomic");
 
 	tcase_add_test(tc, test_atomic_exact_bytes_and_mode);
@@ -2063,6 +2434,27 @@ static Suite *atomic_file_suite(void)
 	tcase_add_test(tc, test_atomic_leaves_no_tmp);
 	tcase_add_test(tc, test_atomic_stale_tmp);
 	tcase_add_test(tc, test_atomic_missing_directory);
+	suite_add_tcase(suite, tc);
+
+	tc = new_tcase("held directories");
+	tcase_add_test(tc, test_status_file_begun_early);
+	tcase_add_test(tc, test_status_file_stays_in_its_directory);
+	tcase_add_test(tc, test_status_file_abandoned);
+	tcase_add_test(tc, test_open_regular_append_refuses);
+	tcase_add_test(tc, test_open_regular_append_fifo_with_reader);
+	tcase_add_test(tc, test_dir_file_names);
+	suite_add_tcase(suite, tc);
+
+	tc = new_tcase("capture");
+	tcase_add_test(tc, test_capture_small_is_whole);
+	tcase_add_test(tc, test_capture_keeps_head_and_tail);
+	tcase_add_test(tc, test_capture_exactly_full);
+	suite_add_tcase(suite, tc);
+
+	tc = new_tcase("diagnostics");
+	tcase_add_test(tc, test_escape_control);
+	tcase_add_test(tc, test_diag_log_escapes);
+	tcase_add_test(tc, test_diag_open_refuses_symlink);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
@@ -2138,6 +2530,7 @@ static Suite *control_suite(void)
 	tc = new_tcase("ctl and config");
 	tcase_add_test(tc, test_ctl_lines);
 	tcase_add_test(tc, test_config_terminal);
+	tcase_add_test(tc, test_config_terminal_as_go_reads_it);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
