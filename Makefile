@@ -13,8 +13,10 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
 
-# Debian packages the build, tests and demo need.
-DEPS := runc busybox-static libsodium-dev check pkg-config clang libclang-rt-14-dev valgrind procps
+# Debian packages: what the shim, shimctl and the demo need, and what the
+# tests need on top (Check, clang's libFuzzer, valgrind, ps and pkill).
+RUN_DEPS := runc busybox-static libsodium-dev pkg-config
+TEST_DEPS := check clang libclang-rt-14-dev valgrind procps
 
 PKG_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null)
@@ -32,7 +34,7 @@ SHIM_OBJS = shim.o args.o runtime.o io.o log.o util.o
 SHIMCTL_OBJS = shimctl.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 
-.PHONY: all deps check unit fuzz integration demo bench install clean
+.PHONY: all deps run-deps check unit fuzz integration demo bench install clean
 
 all: shim shimctl
 
@@ -110,7 +112,10 @@ build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.c tests/fuzz/fuzz.h build/fuzz/core
 # Install whatever is missing, with one apt-get update first. (Asking dpkg
 # about the package, not looking for a file: /bin/busybox may come from the
 # dynamically linked busybox package, which cannot run inside the rootfs.)
-deps:
+# `make deps` installs everything; the demo needs only RUN_DEPS.
+deps: DEPS = $(RUN_DEPS) $(TEST_DEPS)
+run-deps: DEPS = $(RUN_DEPS)
+deps run-deps:
 	@missing=""; for package in $(DEPS); do \
 		dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q 'ok installed' || \
 			missing="$$missing $$package"; \
@@ -140,7 +145,7 @@ check: deps
 	$(MAKE) fuzz
 	$(MAKE) integration
 
-demo: deps
+demo: run-deps
 	$(MAKE) all
 	bundle-example/prepare.sh
 	./demo.sh
