@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,10 +185,35 @@ enum pump_result io_capture(struct output_stream *stream, struct capture *captur
 			return PUMP_EOF;
 		if ((size_t)n > stream->touched)
 			stream->touched = (size_t)n;
-		if (capture_append(capture, stream->buf, (size_t)n) < 0)
-			return PUMP_ERROR;
+		capture_append(capture, stream->buf, (size_t)n);
 	}
 	return PUMP_MORE;
+}
+
+/* Late bytes a terminal may still pass on after an exit (the kernel moves
+ * them from the slave to the master in a work queue), and the most a
+ * process left behind can add, in io_capture_rest and io_drain. */
+#define DRAIN_SLACK (64 * 1024)
+
+void io_capture_rest(struct output_stream *stream, struct capture *capture)
+{
+	int pending = 0;
+	size_t left;
+
+	if (stream->fd < 0)
+		return;
+	if (ioctl(stream->fd, FIONREAD, &pending) < 0)
+		pending = 0;
+	left = (size_t)pending + DRAIN_SLACK;
+	while (left > 0) {
+		ssize_t n = read(stream->fd, stream->buf, left < stream->cap ? left : stream->cap);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* EOF, EAGAIN, or an error: report what we have */
+		capture_append(capture, stream->buf, (size_t)n);
+		left -= (size_t)n;
+	}
 }
 
 /* ---- attach clients ---------------------------------------------------- */
@@ -218,11 +242,17 @@ static void client_update_events(struct container_io *io, struct attach_client *
 
 /* ---- the output ring ---------------------------------------------------- */
 
-/* Copy len bytes of the ring at position pos into out, across the wrap. */
+/* The ring's bytes [pos, pos + len) start at *offset and run for the
+ * returned length up to its end; the rest, if any, wrap to its start. */
+static size_t ring_split(uint64_t pos, size_t len, size_t *offset)
+{
+	*offset = (size_t)(pos % OUTPUT_RING_SIZE);
+	return len < OUTPUT_RING_SIZE - *offset ? len : OUTPUT_RING_SIZE - *offset;
+}
+
 static void ring_read(const struct output_ring *ring, uint64_t pos, void *out, size_t len)
 {
-	size_t offset = (size_t)(pos % OUTPUT_RING_SIZE);
-	size_t first = len < OUTPUT_RING_SIZE - offset ? len : OUTPUT_RING_SIZE - offset;
+	size_t offset, first = ring_split(pos, len, &offset);
 
 	memcpy(out, ring->data + offset, first);
 	memcpy((char *)out + first, ring->data, len - first);
@@ -230,18 +260,16 @@ static void ring_read(const struct output_ring *ring, uint64_t pos, void *out, s
 
 static void ring_write(struct output_ring *ring, uint64_t pos, const void *data, size_t len)
 {
-	size_t offset = (size_t)(pos % OUTPUT_RING_SIZE);
-	size_t first = len < OUTPUT_RING_SIZE - offset ? len : OUTPUT_RING_SIZE - offset;
+	size_t offset, first = ring_split(pos, len, &offset);
 
 	memcpy(ring->data + offset, data, first);
 	memcpy(ring->data, (const char *)data + first, len - first);
 }
 
-/* The ring's bytes [pos, pos + len) as one or two iovecs (it may wrap). */
+/* The ring's bytes [pos, pos + len) as one or two iovecs. */
 static int ring_iov(const struct output_ring *ring, uint64_t pos, size_t len, struct iovec iov[2])
 {
-	size_t offset = (size_t)(pos % OUTPUT_RING_SIZE);
-	size_t first = len < OUTPUT_RING_SIZE - offset ? len : OUTPUT_RING_SIZE - offset;
+	size_t offset, first = ring_split(pos, len, &offset);
 
 	iov[0] = (struct iovec){ ring->data + offset, first };
 	iov[1] = (struct iovec){ ring->data, len - first };
@@ -351,7 +379,10 @@ static void ring_store(struct container_io *io, uint64_t pos, const struct iovec
 /* Send container output to every client, as frames of at most 32 KiB.
  * A client that is caught up gets each frame straight away; what it
  * cannot take now, and every frame for a client already behind, is
- * stored in the ring for client_flush. */
+ * stored in the ring for client_flush. So the ring's invariant holds:
+ * every frame from any client's position up to the head is stored (a
+ * frame is skipped only when no client is behind it), which is what lets
+ * the ring hold nothing, and be unmapped, while all clients keep up. */
 static void broadcast(struct container_io *io, enum stream_id stream, const char *data, size_t len)
 {
 	unsigned char stream_byte = (unsigned char)stream;
@@ -694,18 +725,24 @@ int io_ctl_open(struct container_io *io, const char *path)
 
 	if (dir_file_open(file, path) < 0)
 		return -1;
-	if (mkfifoat(file->dir_fd, file->name, 0600) < 0 && errno != EEXIST)
+	/* A FIFO left by an earlier shim, or by anyone: replaced by our own.
+	 * Anything else there is not ours to remove. */
+	if (fstatat(file->dir_fd, file->name, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISFIFO(existing.st_mode))
+		unlinkat(file->dir_fd, file->name, 0);
+	if (mkfifoat(file->dir_fd, file->name, 0600) < 0)
 		return -1;
 	/* Read-write: we hold a writer ourselves, so when the manager's
 	 * writers come and go the FIFO never reports EOF (fifo(7)). Checked
-	 * after opening, on the fd: whatever was there (an older FIFO, or
-	 * something else) is what we hold, not what a path says later. */
+	 * after opening, on the fd: what we hold is the FIFO we made (owned
+	 * by us, 0600), not one swapped in after mkfifoat. */
 	io->ctl_fd = openat(file->dir_fd, file->name, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (io->ctl_fd < 0 && errno == ELOOP)
 		errno = EEXIST;
 	if (io->ctl_fd < 0)
 		return -1;
-	if (fstat(io->ctl_fd, &existing) < 0 || !S_ISFIFO(existing.st_mode)) {
+	if (fstat(io->ctl_fd, &existing) < 0 || !S_ISFIFO(existing.st_mode) ||
+	    existing.st_uid != geteuid() || (existing.st_mode & 077) != 0) {
 		close_fd(&io->ctl_fd);
 		errno = EEXIST;
 		return -1;
@@ -933,12 +970,15 @@ void io_replay_capture(struct container_io *io, struct output_stream *stream,
 			  stream->id == STREAM_STDOUT ? "stdout" : "stderr");
 		return;
 	}
-	/* The stream's buffer holds a whole pipe's worth; a rendered capture
-	 * is far smaller, and nothing has been read into it since. */
-	memcpy(stream->buf + stream->len, text, len);
-	free(text);
+	/* In pieces the stream's buffer has room for, as if they were read. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	stream_take(io, stream, len, &now);
+	for (size_t pos = 0; pos < len;) {
+		size_t piece = len - pos < stream->cap - stream->len ? len - pos : stream->cap - stream->len;
+		memcpy(stream->buf + stream->len, text + pos, piece);
+		stream_take(io, stream, piece, &now);
+		pos += piece;
+	}
+	free(text);
 }
 
 /* Give clients up to FINISH_FLUSH_MS to take what they are owed: the
@@ -970,11 +1010,6 @@ static void flush_clients_before_exit(struct container_io *io)
 			return;
 	}
 }
-
-/* Late bytes a terminal may still pass on after the exit (the kernel
- * moves them from the slave to the master in a work queue), and the most
- * a process left behind can add to the end of the log. */
-#define DRAIN_SLACK (64 * 1024)
 
 void io_mark_exit(struct container_io *io)
 {

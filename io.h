@@ -129,6 +129,10 @@ enum pump_result { PUMP_AGAIN, PUMP_MORE, PUMP_EOF, PUMP_ERROR };
  * Never blocks; a bounded number of reads, as io_pump. */
 enum pump_result io_capture(struct output_stream *stream, struct capture *capture);
 
+/* When runc has exited: capture what the stream holds now, and no more (a
+ * process runc left may go on writing to it). */
+void io_capture_rest(struct output_stream *stream, struct capture *capture);
+
 /* Once the log is open: put what was captured into it, as if it had just
  * been read from the stream, so nothing runc printed on success is lost. */
 void io_replay_capture(struct container_io *io, struct output_stream *stream,
@@ -142,15 +146,17 @@ void io_replay_capture(struct container_io *io, struct output_stream *stream,
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream);
 
 /* Listen on path for attach clients, mode 0600 from the moment it exists.
- * A path too long for sun_path is bound through /proc/self/fd/N/NAME of
- * its directory. */
+ * It is bound through /proc/self/fd/N/NAME, N our fd of its directory, so
+ * it lands there whatever the path does meanwhile, and a path longer than
+ * sun_path works (NAME itself must leave room for the prefix). */
 int io_attach_listen(struct container_io *io, const char *path, bool seqpacket);
 void io_attach_accept(struct container_io *io);
 void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_t events);
 void io_stdin_writable(struct container_io *io);
 
-/* Make the control FIFO at path (mode 0600) and watch it. EEXIST: the
- * path exists and is not a FIFO. */
+/* Make the control FIFO at path (mode 0600, ours) and watch it. A FIFO
+ * left there is replaced: another's could let others write to it. EEXIST:
+ * the path holds something else, or a FIFO not made by us appeared. */
 int io_ctl_open(struct container_io *io, const char *path);
 void io_ctl_readable(struct container_io *io);
 

@@ -156,11 +156,13 @@ int console_socket_receive(struct runtime *rt, int *master_fd)
 
 void console_socket_close(struct runtime *rt)
 {
-	if (rt->console_fd < 0)
-		return;
 	close_fd(&rt->console_fd);
-	unlink(rt->console_path);
-	rmdir(rt->console_dir);
+	/* The directory may exist without the socket (socket() failed). */
+	if (rt->console_dir[0] != '\0') {
+		unlink(rt->console_path);
+		rmdir(rt->console_dir);
+		rt->console_dir[0] = '\0';
+	}
 }
 
 /* ---- config.json's process.terminal, read as runc reads it ----------------

@@ -139,9 +139,35 @@ static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ..
 	vfail_before_running(shim, fmt, ap);
 }
 
-/* The same, once runc has created the container and its PID is checked,
- * but before we report it: the container is killed first, as nobody would
- * ever manage it. */
+/* Whatever runc left is a child of ours now (we are its subreaper): the
+ * container's init, and anything a runtime that failed half-way left
+ * running, even in a session of its own. When the container will not be
+ * managed, none of it may live on. By PID, which is safe for children: a
+ * child's PID cannot be reused until we reap it. */
+static void kill_our_children(struct shim *shim)
+{
+	char path[64], list[4096], *p, *end;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if (read_small_file(path, list, sizeof(list)) < 0) {
+		log_warn(&shim->diag, "list our children in %s: %m; killing the container alone", path);
+		signal_container(shim, SIGKILL);
+		return;
+	}
+	for (p = list;; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)
+			log_warn(&shim->diag, "kill pid %ld, left by the runtime: %m", pid);
+		else
+			log_debug(&shim->diag, "killed pid %ld, left by the runtime", pid);
+	}
+}
+
+/* The same, once runc has created the container, but before we report
+ * it: what runc left (the container first of all) is killed, as nobody
+ * would ever manage it. */
 static _Noreturn void fail_after_create(struct shim *shim, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -150,7 +176,7 @@ static _Noreturn void fail_after_create(struct shim *shim, const char *fmt, ...)
 	int saved_errno = errno; /* for the caller's %m */
 	va_list ap;
 
-	signal_container(shim, SIGKILL);
+	kill_our_children(shim);
 	errno = saved_errno;
 	va_start(ap, fmt);
 	vfail_before_running(shim, fmt, ap);
@@ -178,6 +204,7 @@ static void unwatch_fd(struct shim *shim, int fd)
 static const char *accept_container_pid(struct shim *shim, pid_t pid)
 {
 	siginfo_t info = { 0 };
+	int pidfd;
 
 	if (pid == 1)
 		return "PID 1, the init process";
@@ -196,10 +223,11 @@ static const char *accept_container_pid(struct shim *shim, pid_t pid)
 	 * pidfd opened next is certain to be this process. */
 	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
 		return errno == ECHILD ? "not a child of this shim" : strerror(errno);
-	shim->container_pid = pid;
-	shim->container_pidfd = pidfd_open(pid, 0);
-	if (shim->container_pidfd < 0 && errno != ENOSYS)
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0 && errno != ENOSYS)
 		return strerror(errno);
+	shim->container_pid = pid;
+	shim->container_pidfd = pidfd;
 	return NULL;
 }
 
@@ -210,13 +238,13 @@ static void runtime_created(struct shim *shim)
 	const char *refused;
 
 	if (read_pid_file(shim->args.container_pidfile, &container_pid) < 0)
-		fail_before_running(shim, "read container pid file %s: %m",
-				    shim->args.container_pidfile);
+		fail_after_create(shim, "read container pid file %s: %s", shim->args.container_pidfile,
+				  errno == EINVAL ? "not a PID" : file_error(errno));
 	refused = accept_container_pid(shim, container_pid);
 	if (refused)
-		fail_before_running(shim, "runtime %s wrote pid %d to %s, which is %s: refusing to manage it",
-				    shim->runtime.path, (int)container_pid,
-				    shim->args.container_pidfile, refused);
+		fail_after_create(shim, "runtime %s wrote pid %d to %s, which is %s: refusing to manage it",
+				  shim->runtime.path, (int)container_pid, shim->args.container_pidfile,
+				  refused);
 	/* Every file is opened before the report, so a manager told "running"
 	 * is never told later that the output had nowhere to go, or that the
 	 * exit status could not be kept. */
@@ -247,7 +275,8 @@ static void runtime_created(struct shim *shim)
 	}
 	if (shim->args.container_ctlfile && io_ctl_open(&shim->io, shim->args.container_ctlfile) < 0)
 		fail_after_create(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
-				  errno == EEXIST ? "the path exists and is not a FIFO" : strerror(errno));
+				  errno == EEXIST ? "the path holds something else than a FIFO of ours"
+						  : strerror(errno));
 	/* What runc printed while creating (warnings, say) goes to the log as
 	 * it would have, had the log been open then. */
 	io_replay_capture(&shim->io, &shim->io.out, &shim->runtime.stdout_capture);
@@ -288,11 +317,14 @@ static void runtime_exited(struct shim *shim, int status)
 		runtime_created(shim);
 		return;
 	}
+	/* Nothing runc left may outlive the failure: a timed-out runtime's
+	 * container, say, which runc had already put in a session of its own. */
+	kill_our_children(shim);
 	/* What runc printed is in the pipe that would have become the
 	 * container's stderr, read as it came (io_capture): the rest now,
-	 * without blocking, as a process it left may hold the pipe open. */
-	while (shim->io.err.fd >= 0 && io_capture(&shim->io.err, &runtime->stderr_capture) == PUMP_MORE)
-		;
+	 * what the pipe holds and no more, as a process runc left may still
+	 * be writing to it. */
+	io_capture_rest(&shim->io.err, &runtime->stderr_capture);
 	runtime_stderr = capture_render(&runtime->stderr_capture, &len);
 	log_error(&shim->diag, "runtime %s create failed (wait status %#x): %.*s", runtime->path,
 		  (unsigned)status, (int)len, runtime_stderr ? runtime_stderr : "");
@@ -309,6 +341,8 @@ static void runtime_timer_fired(struct shim *shim)
 {
 	uint64_t expirations;
 
+	if (shim->timer_fd < 0)
+		return; /* runc exited, reaped earlier in the same batch of events */
 	if (read(shim->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_warn(&shim->diag, "read runtime timer: %m");
 	if (shim->phase != PHASE_CREATING || shim->runtime.pid == 0 || runtime_has_exited(shim))
@@ -628,9 +662,8 @@ static void check_terminal_matches_bundle(struct shim *shim)
 		return;
 	}
 	if (config_wants_terminal(config, &bundle_terminal) < 0) {
-		if (errno == EINVAL)
-			fail_before_running(shim, "%s: \"terminal\" is not true or false", config_path);
-		log_debug(&shim->diag, "%s is not JSON; the runtime will say what is wrong", config_path);
+		log_debug(&shim->diag, "%s: %s; the runtime will say what is wrong", config_path,
+			  errno == EINVAL ? "\"terminal\" is not true or false" : "not JSON");
 		free(config);
 		return;
 	}
@@ -735,7 +768,7 @@ int main(int argc, char **argv)
 		.sync_fd = -1,
 		.timer_fd = -1,
 		.container_pidfd = -1,
-		.exit_file = { .file.dir_fd = -1, .tmp_fd = -1 },
+		.exit_file = { .file.dir_fd = -1, .fd = -1 },
 	};
 	sigset_t handled;
 	char error[512];

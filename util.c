@@ -183,6 +183,13 @@ int open_regular_append(int dir_fd, const char *name, unsigned long long *size)
 		errno = EINVAL;
 		return -1;
 	}
+	/* Another user's file (made before us, so that they can read what
+	 * we write), or a second name of one elsewhere: not ours to fill. */
+	if (info.st_uid != geteuid() || info.st_nlink != 1) {
+		close_fd(&fd);
+		errno = EPERM;
+		return -1;
+	}
 	*size = (unsigned long long)info.st_size;
 	return fd;
 }
@@ -194,50 +201,77 @@ const char *file_error(int errnum)
 		return "it is a symbolic link, which the shim never follows; give the real path";
 	case EINVAL:
 	case ENXIO: /* a FIFO with no reader, opened non-blocking */
+	case EISDIR:
 		return "not a regular file";
+	case EPERM:
+		return "owned by another user, or with another name (a hard link); the shim writes only files of its own";
 	default:
 		return strerror(errnum);
 	}
 }
 
+/* The most a status file holds: one page, reserved at begin. */
+#define STATUS_FILE_RESERVED 4096
+
 int status_file_begin(struct status_file *status, const char *path, mode_t mode)
 {
-	int len;
+	int len, err;
 
-	status->tmp_fd = -1;
+	status->fd = -1;
+	status->named = false;
 	if (dir_file_open(&status->file, path) < 0)
 		return -1;
 	len = snprintf(status->tmp_name, sizeof(status->tmp_name), "%s.tmp", status->file.name);
 	if (len < 0 || (size_t)len >= sizeof(status->tmp_name)) {
-		dir_file_close(&status->file);
 		errno = ENAMETOOLONG;
-		return -1;
+		goto fail;
 	}
-	status->tmp_fd = openat(status->file.dir_fd, status->tmp_name,
-				O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (status->tmp_fd < 0 && errno == EEXIST) {
-		/* A leftover from a shim that died between open and rename. */
-		if (unlinkat(status->file.dir_fd, status->tmp_name, 0) == 0)
-			status->tmp_fd = openat(status->file.dir_fd, status->tmp_name,
-						O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-						mode);
+	/* Unnamed until commit: nothing for anyone to replace, remove or
+	 * read in the meantime, and nothing left behind if we die. */
+	status->fd = openat(status->file.dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	if (status->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+		status->named = true;
+		status->fd = openat(status->file.dir_fd, status->tmp_name,
+				    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (status->fd < 0 && errno == EEXIST &&
+		    unlinkat(status->file.dir_fd, status->tmp_name, 0) == 0) /* a dead shim's */
+			status->fd = openat(status->file.dir_fd, status->tmp_name,
+					    O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
 	}
-	if (status->tmp_fd < 0) {
-		dir_file_close(&status->file);
-		return -1;
-	}
+	if (status->fd < 0)
+		goto fail;
+	/* Room for the content, now: a disk that fills meanwhile cannot
+	 * cost us the file. (Some filesystems cannot reserve: they take
+	 * their chances.) */
+	err = fallocate(status->fd, FALLOC_FL_KEEP_SIZE, 0, STATUS_FILE_RESERVED) < 0 ? errno : 0;
+	if (err == ENOSPC || err == EDQUOT)
+		goto fail;
 	return 0;
+fail:
+	status_file_abandon(status);
+	return -1;
 }
 
 int status_file_commit(struct status_file *status, const void *data, size_t len)
 {
-	int fd = status->tmp_fd;
+	char fd_path[64];
 
-	if (write_all(fd, data, len) < 0)
+	if (write_all(status->fd, data, len) < 0 || ftruncate(status->fd, (off_t)len) < 0)
 		goto fail;
-	status->tmp_fd = -1; /* closed now, whatever close() says */
-	if (close(fd) < 0 ||
-	    renameat(status->file.dir_fd, status->tmp_name, status->file.dir_fd, status->file.name) < 0)
+	if (!status->named) {
+		snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", status->fd);
+		if (linkat(AT_FDCWD, fd_path, status->file.dir_fd, status->tmp_name, AT_SYMLINK_FOLLOW) < 0 &&
+		    (errno != EEXIST || unlinkat(status->file.dir_fd, status->tmp_name, 0) < 0 ||
+		     linkat(AT_FDCWD, fd_path, status->file.dir_fd, status->tmp_name, AT_SYMLINK_FOLLOW) < 0))
+			goto fail;
+		status->named = true;
+	}
+	if (close(status->fd) < 0) {
+		status->fd = -1;
+		goto fail;
+	}
+	status->fd = -1;
+	if (renameat(status->file.dir_fd, status->tmp_name, status->file.dir_fd, status->file.name) < 0)
 		goto fail;
 	dir_file_close(&status->file);
 	return 0;
@@ -250,9 +284,10 @@ void status_file_abandon(struct status_file *status)
 {
 	int saved_errno = errno;
 
-	if (status->file.dir_fd >= 0)
+	if (status->named && status->file.dir_fd >= 0)
 		unlinkat(status->file.dir_fd, status->tmp_name, 0);
-	close_fd(&status->tmp_fd);
+	status->named = false;
+	close_fd(&status->fd);
 	dir_file_close(&status->file);
 	errno = saved_errno;
 }
@@ -266,27 +301,41 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	return status_file_commit(&status, data, len);
 }
 
-int capture_append(struct capture *capture, const char *data, size_t len)
+void capture_append(struct capture *capture, const char *data, size_t len)
 {
 	unsigned long long pos = capture->total;
 
+	capture->total += len;
 	if (len == 0)
-		return 0;
+		return;
 	if (!capture->buf) {
 		capture->buf = malloc(CAPTURE_HEAD + CAPTURE_TAIL);
 		if (!capture->buf)
-			return -1;
+			return; /* counted, not kept: rendered as "not shown" */
 	}
 	/* Bytes 0 .. CAPTURE_HEAD-1 stay where they are; every later byte goes
-	 * into the tail ring at its position modulo CAPTURE_TAIL. */
-	for (size_t i = 0; i < len; i++, pos++) {
-		if (pos < CAPTURE_HEAD)
-			capture->buf[pos] = data[i];
-		else
-			capture->buf[CAPTURE_HEAD + (pos - CAPTURE_HEAD) % CAPTURE_TAIL] = data[i];
+	 * into the tail ring at its position modulo CAPTURE_TAIL, where only
+	 * the last CAPTURE_TAIL of them survive. */
+	if (pos < CAPTURE_HEAD) {
+		size_t head = CAPTURE_HEAD - pos < len ? (size_t)(CAPTURE_HEAD - pos) : len;
+		memcpy(capture->buf + pos, data, head);
+		pos += head;
+		data += head;
+		len -= head;
 	}
-	capture->total = pos;
-	return 0;
+	if (len > CAPTURE_TAIL) {
+		pos += len - CAPTURE_TAIL;
+		data += len - CAPTURE_TAIL;
+		len = CAPTURE_TAIL;
+	}
+	while (len > 0) {
+		size_t at = (size_t)((pos - CAPTURE_HEAD) % CAPTURE_TAIL);
+		size_t piece = CAPTURE_TAIL - at < len ? CAPTURE_TAIL - at : len;
+		memcpy(capture->buf + CAPTURE_HEAD + at, data, piece);
+		pos += piece;
+		data += piece;
+		len -= piece;
+	}
 }
 
 char *capture_render(const struct capture *capture, size_t *len)
@@ -302,6 +351,13 @@ char *capture_render(const struct capture *capture, size_t *len)
 	if (dropped > 0)
 		marker_len = (size_t)snprintf(marker, sizeof(marker), "\n[... %llu bytes not shown ...]\n",
 					      dropped);
+	if (!capture->buf && total > 0) {
+		/* Nothing could be kept: all of it is "not shown". */
+		head_len = 0;
+		tail_len = 0;
+		marker_len = (size_t)snprintf(marker, sizeof(marker), "[... %llu bytes not shown ...]\n",
+					      total);
+	}
 	out = malloc(head_len + marker_len + (size_t)tail_len + 1);
 	if (!out)
 		return NULL;
@@ -347,13 +403,11 @@ void buffer_release(void *buf, size_t size, size_t keep)
 		madvise((char *)buf + keep, size - keep, MADV_DONTNEED);
 }
 
-ssize_t read_small_file(const char *path, char *buf, size_t cap)
+/* Read at most cap-1 bytes of fd into buf, NUL-terminated, and close it. */
+static ssize_t read_small_fd(int fd, char *buf, size_t cap)
 {
 	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return -1;
 	while (len + 1 < cap) {
 		ssize_t n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -371,12 +425,31 @@ ssize_t read_small_file(const char *path, char *buf, size_t cap)
 	return (ssize_t)len;
 }
 
+ssize_t read_small_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -1 : read_small_fd(fd, buf, cap);
+}
+
 int read_pid_file(const char *path, pid_t *pid)
 {
 	char text[32], *end;
+	struct stat info;
 	long value;
+	/* Written by the runtime, which renames a whole file into place: a
+	 * symlink, a FIFO (open would block) or a tty (which would become our
+	 * controlling terminal) is not what it writes. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 
-	if (read_small_file(path, text, sizeof(text)) < 0)
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &info) < 0 || !S_ISREG(info.st_mode)) {
+		close_fd(&fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if (read_small_fd(fd, text, sizeof(text)) < 0)
 		return -1;
 	errno = 0;
 	value = strtol(text, &end, 10);
@@ -426,21 +499,36 @@ int diag_open(struct diag *diag, const char *logfile, enum diag_level level)
 size_t escape_control(char *dst, size_t cap, const char *src)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t len = 0;
+	const unsigned char *s = (const unsigned char *)src;
+	size_t len = 0, left = strlen(src);
 
-	for (; *src && len + 5 <= cap; src++) {
-		unsigned char c = (unsigned char)*src;
-		if (c == '\n' || c == '\t' || c == '\r') {
+	while (left > 0) {
+		size_t seq = utf8_sequence_length(s, left);
+		/* C1 controls: U+0080 to U+009F, UTF-8 C2 80 to C2 9F. */
+		bool c1 = seq == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+		bool plain = seq > 1 ? !c1 : (seq == 1 && s[0] >= 0x20 && s[0] != 0x7f && s[0] != '\\');
+		size_t need = plain ? seq : s[0] == '\\' || s[0] == '\n' || s[0] == '\t' || s[0] == '\r' ? 2
+			    : 4 * (c1 ? 2 : 1);
+
+		if (len + need + 1 > cap)
+			break;
+		if (plain) {
+			memcpy(dst + len, s, seq);
+			len += seq;
+		} else if (need == 2) {
 			dst[len++] = '\\';
-			dst[len++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-		} else if (c < 0x20 || c == 0x7f) {
-			dst[len++] = '\\';
-			dst[len++] = 'x';
-			dst[len++] = hex[c >> 4];
-			dst[len++] = hex[c & 15];
+			dst[len++] = s[0] == '\n' ? 'n' : s[0] == '\t' ? 't' : s[0] == '\r' ? 'r' : '\\';
 		} else {
-			dst[len++] = (char)c;
+			for (size_t i = 0; i < (c1 ? 2u : 1u); i++) {
+				dst[len++] = '\\';
+				dst[len++] = 'x';
+				dst[len++] = hex[s[i] >> 4];
+				dst[len++] = hex[s[i] & 15];
+			}
 		}
+		seq = seq == 0 ? 1 : seq; /* a byte that is not UTF-8 goes alone */
+		s += seq;
+		left -= seq;
 	}
 	dst[len] = '\0';
 	return len;

@@ -43,27 +43,32 @@ int dir_file_open(struct dir_file *file, const char *path);
 void dir_file_close(struct dir_file *file);
 
 /* Open (creating, mode 0600) a file for appending, but only a regular
- * file, and never through a symlink (-1, ELOOP) nor blocking on a FIFO
- * (opened non-blocking, then checked: -1, EINVAL for anything but a
- * regular file). *size gets the file's current size. */
+ * file of ours with one name: never through a symlink (-1, ELOOP), never
+ * blocking on a FIFO (opened non-blocking: a FIFO without a reader gives
+ * ENXIO, a directory EISDIR), and after opening, -1 with EINVAL for
+ * anything but a regular file, EPERM for a file owned by another user or
+ * with another name (a hard link). *size gets the file's current size. */
 int open_regular_append(int dir_fd, const char *name, unsigned long long *size);
 
 /* Why open_regular_append (or a status file) failed, worded for a user. */
 const char *file_error(int errnum);
 
-/* A status file for others to read (pid file, exit file): written to
- * NAME.tmp, created with O_EXCL, and renamed into place when complete, so
- * a reader never sees half a file. status_file_begin makes the temporary
- * file at once, so a directory that cannot take it is found before the
- * file is needed; status_file_commit writes and renames it. */
+/* A status file for others to read (pid file, exit file): a reader never
+ * sees half of one, and nobody can swap it. status_file_begin makes an
+ * unnamed file in the held directory (O_TMPFILE) and reserves a page for
+ * it, so a directory that cannot take the file, or a disk with no room,
+ * is found before the file is needed; status_file_commit writes it, gives
+ * it the name NAME.tmp and renames that into place. (Where a filesystem
+ * has no O_TMPFILE, NAME.tmp is created at once with O_EXCL instead.) */
 struct status_file {
 	struct dir_file file;
-	int tmp_fd;
-	char tmp_name[256];
+	int fd;              /* the file's content goes here; -1 when none */
+	bool named;          /* fd is NAME.tmp already (no O_TMPFILE) */
+	char tmp_name[256];  /* NAME.tmp, checked to fit NAME_MAX at begin */
 };
 int status_file_begin(struct status_file *status, const char *path, mode_t mode);
 int status_file_commit(struct status_file *status, const void *data, size_t len);
-/* Remove the temporary file, if any, and close everything. */
+/* Remove what was made, if anything, and close everything. */
 void status_file_abandon(struct status_file *status);
 
 /* begin and commit in one: for a file written at once. */
@@ -78,7 +83,8 @@ struct capture {
 	char *buf;                /* CAPTURE_HEAD + CAPTURE_TAIL bytes, or NULL */
 	unsigned long long total; /* bytes appended in all */
 };
-int capture_append(struct capture *capture, const char *data, size_t len);
+/* Never fails: without memory, the bytes are counted as not shown. */
+void capture_append(struct capture *capture, const char *data, size_t len);
 /* The kept bytes in order: the head, then (if anything was dropped) a
  * line "[... N bytes not shown ...]", then the tail. malloc'd, NULL when
  * out of memory; *len gets its length. */
@@ -98,15 +104,18 @@ void buffer_release(void *buf, size_t size, size_t keep);
 /* Read at most cap-1 bytes of a small file into buf, NUL-terminated. */
 ssize_t read_small_file(const char *path, char *buf, size_t cap);
 
-/* A PID file as runc and the shim write them: digits, perhaps a newline.
- * -1 with EINVAL for anything else. */
+/* A PID file as runc and the shim write them: digits, perhaps a newline,
+ * in a regular file (not reached through a symlink, not a FIFO or a tty,
+ * which would block or become our terminal). -1 with EINVAL for anything
+ * else. */
 int read_pid_file(const char *path, pid_t *pid);
 
 /* The shim's own diagnostics: to syslog (ident "shim") or, when a path
  * is given, appended to that file. Levels follow --shimmy-log-level.
  * Messages quote text from others (runc's errors, control lines), so
- * control characters are written escaped (\n, \x1b): no one can forge
- * a line or send escape sequences to whoever reads the log. */
+ * control characters are written escaped (\n, \x1b, \xc2\x9b) and so is
+ * the backslash itself: no one can forge a line or send escape sequences
+ * to whoever reads the log. */
 enum diag_level { DIAG_TRACE, DIAG_DEBUG, DIAG_INFO, DIAG_WARN, DIAG_ERROR };
 
 struct diag {
@@ -118,8 +127,10 @@ int diag_level_parse(const char *name, enum diag_level *level);
 /* Open the log file (a regular file, never through a symlink), or fall
  * back to syslog: then -1, with errno saying why the file was refused. */
 int diag_open(struct diag *diag, const char *logfile, enum diag_level level);
-/* Escape control characters and DEL in src (NUL-terminated) into dst of
- * cap bytes, cutting if need be; returns the length written. */
+/* Escape src (NUL-terminated) into dst of cap bytes, cutting if need be:
+ * the C0 controls, DEL, the C1 controls (U+0080 to U+009F, which many
+ * terminals obey), bytes that are not UTF-8, and the backslash. Returns
+ * the length written. */
 size_t escape_control(char *dst, size_t cap, const char *src);
 void diag_log(const struct diag *diag, enum diag_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

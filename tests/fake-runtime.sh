@@ -15,8 +15,13 @@
 #   pid-self    writes the shim's own PID (its parent's) and exits 0
 #   pid-other   writes the PID in BUNDLE/other.pid (a process the test
 #               started, not the shim's child) and exits 0
-#   hang-child  starts a child (sleep) and hangs waiting for it; its PID
-#               goes to P.child
+#   hang-child  starts a child (sleep) and another in a session of its
+#               own (setsid sleep, as runc's init is), and hangs; their
+#               PIDs go to P.child and P.session
+#   pid-fifo    puts a FIFO where the pid file goes and exits 0
+#   fail-leaving-writer  leaves two processes writing to stderr without
+#               end (one fast, one ignoring SIGPIPE), and exits 1; their
+#               PIDs go to P.writer
 #   flood-stderr  writes 3,000,000 bytes to stderr, more than a pipe
 #               holds, then "the real error" and exits 1
 set -u
@@ -69,7 +74,25 @@ pid-other)
 hang-child)
 	sleep 1001 &
 	echo $! >"$pidfile.child"
+	# As runc's container init does: a session, and a group, of its own.
+	setsid sleep 1002 &
+	echo $! >"$pidfile.session"
 	wait
+	;;
+pid-fifo)
+	rm -f "$pidfile"
+	mkfifo "$pidfile"
+	exit 0
+	;;
+fail-leaving-writer)
+	# Fails, leaving behind two processes that write to stderr without
+	# end: one as fast as it can, one that survives a closed pipe.
+	echo "the real error" >&2
+	cat /dev/zero >&2 &
+	echo $! >"$pidfile.writer"
+	(trap '' PIPE; while :; do echo "left behind"; done) >&2 2>/dev/null &
+	echo $! >>"$pidfile.writer"
+	exit 1
 	;;
 flood-stderr)
 	head -c 3000000 /dev/zero | tr '\0' x >&2

@@ -227,6 +227,61 @@ exit_file_checked_early() {
 	expect_refused "$id" "File name too long"
 }
 
+#: done: while the container runs, the exit file's directory (a 64 KiB tmpfs) is filled up, and files are planted at exit.json.tmp and exit.json claiming exit code 99
+#: checked: at the exit, exit.json holds the container's real status, 7 (before: the planted file was renamed into place, or the full disk lost the status)
+exit_file_not_forged_or_starved() {
+	local id
+	id=$(cid exit-forged)
+	make_bundle "$T/bundle" -- /bin/sh -c 'trap "exit 7" USR1; echo ready; while :; do sleep 0.02; done'
+	mkdir -p "$T/exits"
+	mount -t tmpfs -o size=64k tmpfs "$T/exits"
+	# shellcheck disable=SC2064 # the path now
+	trap "unmount_then_cleanup $(printf %q "$T/exits")" EXIT
+	launch_shim "$id" "$T/bundle" --container-exitfile "$T/exits/exit.json"
+	expect_created
+	"$RUNC" start "$id"
+	wait_for grep -q "stdout ready" "$T/container.log"
+	# Planted as new files, renamed into place (rename needs no room).
+	printf '{"exitCode":99}' >"$T/exits/forged"
+	printf '{"exitCode":99}' >"$T/exits/exit.json"
+	head -c 1048576 /dev/zero >"$T/exits/filler" 2>/dev/null || true
+	mv "$T/exits/forged" "$T/exits/exit.json.tmp"
+	"$RUNC" kill "$id" USR1
+	wait_for shim_gone "$SHIM_PID" || fail "the shim did not exit"
+	assert_match "$(<"$T/exits/exit.json")" '"reason":"exited","exitCode":7\}$' "exit file"
+	umount "$T/exits"
+}
+
+#: done: a FIFO of another user's, mode 0666, waits at the control FIFO's path; a log file of another user's, and a hard link to a file elsewhere, at the log's
+#: checked: the FIFO is replaced by the shim's own (root, 0600); each log is refused with a shim_error and the container killed
+files_of_others() {
+	local id
+	make_bundle "$T/bundle" -- /bin/sleep 1000
+	mkfifo -m 0666 "$T/ctl"
+	chown 65534:65534 "$T/ctl"
+	id=$(cid others-ctl)
+	launch_shim "$id" "$T/bundle" --container-ctlfile "$T/ctl"
+	expect_created
+	assert_eq "600 0" "$(stat -c '%a %u' "$T/ctl")" "the control FIFO's mode and owner"
+	"$RUNC" delete --force "$id"
+	wait_exit
+
+	use_dir "$TEST_DIR/log-owner"
+	: >"$T/theirs.log"
+	chown 65534:65534 "$T/theirs.log"
+	id=$(cid others-log)
+	launch_shim "$id" "$TEST_DIR/bundle" --container-logfile "$T/theirs.log"
+	expect_refused "$id" "open container log $T/theirs.log: owned by another user, or with another name"
+
+	use_dir "$TEST_DIR/log-link"
+	printf 'elsewhere\n' >"$T/elsewhere"
+	ln "$T/elsewhere" "$T/linked.log"
+	id=$(cid linked-log)
+	launch_shim "$id" "$TEST_DIR/bundle" --container-logfile "$T/linked.log"
+	expect_refused "$id" "open container log $T/linked.log: owned by another user, or with another name"
+	assert_eq elsewhere "$(<"$T/elsewhere")" "the hard link's other name"
+}
+
 # ---------------------------------------------------------------------------
 # 3. A runtime that lies about the container's PID
 
@@ -285,17 +340,45 @@ runtime_stderr_flood() {
 	wait_for shim_gone "$SHIM_PID" || fail "the shim did not exit"
 }
 
-#: done: the runtime hangs in create, having started a child of its own, with --runtime-timeout 1
-#: checked: the runtime and its child are killed, and the manager gets "Runtime timed out after 1 s."
+#: done: the runtime hangs in create, having started a child and another in a session of its own (as runc's container init is), with --runtime-timeout 1
+#: checked: the runtime and both are killed, and the manager gets "Runtime timed out after 1 s."
 runtime_timeout() {
-	local child
+	local pid
 	make_bundle "$T/bundle" -- /bin/true
 	launch_shim "$(cid timeout)" "$T/bundle" --runtime "$FAKE_RUNTIME" --runtime-arg "--mode=hang-child" \
 		--runtime-timeout 1
 	assert_match "$SYNC" '^\{"kind":"runtime_abnormal_termination","status":"Runtime timed out after 1 s\.","stderr":""\}$' "report"
 	wait_for shim_gone "$SHIM_PID" || fail "the shim did not exit"
-	child=$(<"$T/container.pid.child")
-	wait_for test ! -e "/proc/$child" || fail "the runtime's child $child is still running"
+	for pid in "$(<"$T/container.pid.child")" "$(<"$T/container.pid.session")"; do
+		wait_for process_gone "$pid" || fail "pid $pid, started by the runtime, is still running"
+	done
+}
+
+# process_gone PID: no such process, or only its zombie (reaped by init).
+process_gone() {
+	[[ ! -e /proc/$1 ]] || [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == Z ]]
+}
+
+#: done: the runtime fails (exit 1), leaving behind two processes that write to its stderr without end, one as fast as it can, one ignoring SIGPIPE
+#: checked: the report comes, with the runtime's words, and both are killed (before: the shim read on for as long as the writers wrote, and never reported)
+runtime_fails_leaving_a_writer() {
+	local pid
+	make_bundle "$T/bundle" -- /bin/true
+	launch_lying_runtime "$(cid leaves-writer)" fail-leaving-writer
+	assert_match "$SYNC" '^\{"kind":"runtime_abnormal_termination","status":"Runtime Exited with code 1\.","stderr":".*the real error\\n.*"\}$' "report"
+	wait_for shim_gone "$SHIM_PID" || fail "the shim did not exit"
+	for pid in $(<"$T/container.pid.writer"); do
+		wait_for process_gone "$pid" || fail "pid $pid, a writer the runtime left, is still running"
+	done
+}
+
+#: done: the runtime puts a FIFO where the pid file goes, and exits 0
+#: checked: the shim refuses it at once with a shim_error (before: it blocked forever opening the FIFO, ignoring SIGTERM)
+pid_file_fifo() {
+	make_bundle "$T/bundle" -- /bin/true
+	launch_lying_runtime "$(cid pid-fifo)" pid-fifo
+	assert_match "$SYNC" '^\{"kind":"shim_error","message":"read container pid file [^"]*: not a PID"\}$' "report"
+	wait_for shim_gone "$SHIM_PID" || fail "the shim did not exit"
 }
 
 # ---------------------------------------------------------------------------
@@ -440,7 +523,7 @@ EOF
 }
 
 #: done: the shim daemon is SIGKILLed while the container runs; then a process in the container writes to its stdout
-#: checked: the container lives on; the writer dies of SIGPIPE (exit 141; the container's init, PID 1 of its namespace, would get EPIPE instead); no exit file; the attach socket, control FIFO, pid files and exit.json.tmp are left behind, as docs/security.md says
+#: checked: the container lives on; the writer dies of SIGPIPE (exit 141; the container's init, PID 1 of its namespace, would get EPIPE instead); no exit file, and no temporary one; the attach socket, control FIFO and pid files are left behind, as docs/security.md says
 shim_killed() {
 	local id rc_file
 	id=$(cid shim-killed)
@@ -461,9 +544,11 @@ shim_killed() {
 	rm -f "$ROOTFS$rc_file"
 	runc_status_is "$id" running || fail "the container's init did not survive its writer"
 	assert_no_file "$T/exit.json" "exit file"
-	for f in attach.sock ctl shim.pid container.pid exit.json.tmp; do
+	for f in attach.sock ctl shim.pid container.pid; do
 		[[ -e $T/$f ]] || fail "$f was not left behind"
 	done
+	# The exit file's content was never named: nothing half-made is left.
+	assert_no_file "$T/exit.json.tmp" "a temporary exit file"
 }
 
 SHIM_TESTS+=(
@@ -476,9 +561,13 @@ SHIM_TESTS+=(
 	attach_socket_mode_not_by_path
 	held_directories
 	exit_file_checked_early
+	exit_file_not_forged_or_starved
+	files_of_others
 	pid_file_lies
+	pid_file_fifo
 	runtime_stderr_flood
 	runtime_timeout
+	runtime_fails_leaving_a_writer
 	attach_many_clients_bounded_memory
 	exit_not_held_by_grandchild
 	ctl_garbage_rate_limited

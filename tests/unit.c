@@ -1058,6 +1058,24 @@ START_TEST(test_pid_file_missing)
 }
 END_TEST
 
+/* What a runtime does not write: refused at once, never waited on. */
+START_TEST(test_pid_file_not_a_regular_file)
+{
+	pid_t pid = -1;
+
+	write_file_text(test_path("real"), "42\n");
+	ck_assert_int_eq(symlink(test_path("real"), test_path("link")), 0);
+	ck_assert_int_eq(read_pid_file(test_path("link"), &pid), -1);
+	ck_assert_int_eq(errno, ELOOP);
+	ck_assert_int_eq(mkfifo(test_path("fifo"), 0600), 0);
+	ck_assert_int_eq(read_pid_file(test_path("fifo"), &pid), -1); /* no writer: would block */
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(read_pid_file("/dev/null", &pid), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(pid, -1);
+}
+END_TEST
+
 /* ---- 6. write_file_atomic ---- */
 
 static void assert_file_is(const char *path, const void *data, size_t len, mode_t mode)
@@ -1150,8 +1168,8 @@ START_TEST(test_status_file_begun_early)
 
 	umask(0);
 	ck_assert_int_eq(status_file_begin(&status, path, 0644), 0);
-	ck_assert_int_eq(access(test_path("exit.tmp"), F_OK), 0);
-	ck_assert_int_eq(access(path, F_OK), -1);
+	/* Unnamed until commit: nothing in the directory to swap or remove. */
+	ck_assert_int_eq(count_dir_entries(test_dir), 0);
 	ck_assert_int_eq(status_file_commit(&status, "done", 4), 0);
 	assert_file_is(path, "done", 4, 0644);
 	ck_assert_int_eq(count_dir_entries(test_dir), 1);
@@ -1185,6 +1203,25 @@ START_TEST(test_status_file_stays_in_its_directory)
 	ck_assert_int_eq(status_file_commit(&status, "x", 1), 0);
 	ck_assert_int_eq(access(test_path("moved/exit"), F_OK), 0);
 	ck_assert_int_eq(count_dir_entries(test_path("elsewhere")), 0);
+}
+END_TEST
+
+/* A file planted at NAME.tmp, or at NAME, while the status file is open,
+ * is replaced by the real content: it cannot forge the status. */
+START_TEST(test_status_file_not_forged)
+{
+	struct status_file status;
+	char *text;
+
+	umask(0);
+	ck_assert_int_eq(status_file_begin(&status, test_path("exit"), 0644), 0);
+	write_file_text(test_path("exit.tmp"), "{\"exitCode\":99}");
+	write_file_text(test_path("exit"), "{\"exitCode\":98}");
+	ck_assert_int_eq(status_file_commit(&status, "{\"exitCode\":0}", 14), 0);
+	text = read_file_text(test_path("exit"));
+	ck_assert_str_eq(text, "{\"exitCode\":0}");
+	free(text);
+	ck_assert_int_eq(count_dir_entries(test_dir), 1);
 }
 END_TEST
 
@@ -1231,6 +1268,20 @@ START_TEST(test_open_regular_append_refuses)
 	ck_assert_int_eq(mkdir(test_path("log"), 0700), 0);
 	ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
 	ck_assert_int_eq(rmdir(test_path("log")), 0);
+
+	/* A second name of another file (a hard link), another user's file. */
+	write_file_text(test_path("elsewhere"), "x");
+	ck_assert_int_eq(link(test_path("elsewhere"), test_path("log")), 0);
+	ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(unlink(test_path("log")), 0);
+	if (geteuid() == 0) {
+		write_file_text(test_path("log"), "");
+		ck_assert_int_eq(chown(test_path("log"), 65534, 65534), 0);
+		ck_assert_int_eq(open_regular_append(dir.dir_fd, dir.name, &size), -1);
+		ck_assert_int_eq(errno, EPERM);
+		ck_assert_int_eq(unlink(test_path("log")), 0);
+	}
 
 	write_file_text(test_path("log"), "12345");
 	fd = open_regular_append(dir.dir_fd, dir.name, &size);
@@ -1303,8 +1354,8 @@ START_TEST(test_capture_small_is_whole)
 	ck_assert_str_eq(text, "");
 	ck_assert_ptr_null(capture.buf); /* nothing arrived: no memory taken */
 	free(text);
-	ck_assert_int_eq(capture_append(&capture, "No help topic ", 14), 0);
-	ck_assert_int_eq(capture_append(&capture, "for 'foobar=123'\n", 17), 0);
+	capture_append(&capture, "No help topic ", 14);
+	capture_append(&capture, "for 'foobar=123'\n", 17);
 	text = render(&capture, &len);
 	ck_assert_str_eq(text, "No help topic for 'foobar=123'\n");
 	free(text);
@@ -1326,7 +1377,7 @@ START_TEST(test_capture_keeps_head_and_tail)
 		input[i] = (char)('a' + (i * 7 + i / 13) % 26);
 	while (pos < TOTAL) {
 		size_t n = TOTAL - pos < piece ? TOTAL - pos : piece;
-		ck_assert_int_eq(capture_append(&capture, input + pos, n), 0);
+		capture_append(&capture, input + pos, n);
 		pos += n;
 		piece = piece * 3 % 70001 + 1;
 	}
@@ -1353,7 +1404,7 @@ START_TEST(test_capture_exactly_full)
 	ck_assert_ptr_nonnull(input);
 	for (size_t i = 0; i < CAPTURE_HEAD + CAPTURE_TAIL; i++)
 		input[i] = (char)('0' + i % 10);
-	ck_assert_int_eq(capture_append(&capture, input, CAPTURE_HEAD + CAPTURE_TAIL), 0);
+	capture_append(&capture, input, CAPTURE_HEAD + CAPTURE_TAIL);
 	text = render(&capture, &len);
 	ck_assert_uint_eq(len, CAPTURE_HEAD + CAPTURE_TAIL);
 	ck_assert_mem_eq(text, input, len);
@@ -1373,9 +1424,12 @@ START_TEST(test_escape_control)
 	ck_assert_str_eq(out, "plain text");
 	escape_control(out, sizeof(out), "a\nforged line\r\t\x1b[31mred\x7f\x01");
 	ck_assert_str_eq(out, "a\\nforged line\\r\\t\\x1b[31mred\\x7f\\x01");
-	/* UTF-8 passes as it is. */
+	/* UTF-8 passes as it is; C1 controls (raw or as UTF-8), bytes that
+	 * are not UTF-8 and the backslash itself do not. */
 	escape_control(out, sizeof(out), "caf\xc3\xa9");
 	ck_assert_str_eq(out, "caf\xc3\xa9");
+	escape_control(out, sizeof(out), "csi \xc2\x9b" "2J raw \x9b \\n");
+	ck_assert_str_eq(out, "csi \\xc2\\x9b2J raw \\x9b \\\\n");
 	/* Cut to fit, never past the buffer, never half an escape. */
 	ck_assert_uint_le(escape_control(out, 8, "\x1b\x1b\x1b\x1b"), 7);
 	ck_assert_str_eq(out, "\\x1b");
@@ -2420,6 +2474,7 @@ static Suite *pid_file_suite(void)
 	tcase_add_test(tc, test_pid_file_accepted);
 	tcase_add_test(tc, test_pid_file_rejected);
 	tcase_add_test(tc, test_pid_file_missing);
+	tcase_add_test(tc, test_pid_file_not_a_regular_file);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
@@ -2439,6 +2494,7 @@ static Suite *atomic_file_suite(void)
 	tc = new_tcase("held directories");
 	tcase_add_test(tc, test_status_file_begun_early);
 	tcase_add_test(tc, test_status_file_stays_in_its_directory);
+	tcase_add_test(tc, test_status_file_not_forged);
 	tcase_add_test(tc, test_status_file_abandoned);
 	tcase_add_test(tc, test_open_regular_append_refuses);
 	tcase_add_test(tc, test_open_regular_append_fifo_with_reader);
