@@ -479,32 +479,25 @@ static void handle_signals(struct shim *shim)
 
 static void handle_output(struct shim *shim, struct output_stream *stream)
 {
+	bool creating = shim->phase == PHASE_CREATING;
 	enum pump_result result;
 
-	if (shim->phase == PHASE_CREATING) {
-		/* Still runc's output, not the container's: keep it for the
-		 * report (runtime_exited) or the log (runtime_created). */
-		struct capture *capture = stream->id == STREAM_STDOUT ? &shim->runtime.stdout_capture
-								      : &shim->runtime.stderr_capture;
-		result = io_capture(stream, capture);
-		if (result == PUMP_ERROR)
-			log_error(&shim->diag, "read runtime %s: %m",
-				  stream->id == STREAM_STDOUT ? "stdout" : "stderr");
-		if (result == PUMP_EOF || result == PUMP_ERROR) {
-			unwatch_fd(shim, stream->fd);
-			close_fd(&stream->fd);
-		}
-		return;
-	}
-	result = io_pump(&shim->io, stream);
-
+	/* While runc creates, what comes is runc's, not the container's: it
+	 * is kept for the report (runtime_exited) or the log (runtime_created). */
+	if (creating)
+		result = io_capture(stream, stream->id == STREAM_STDOUT ? &shim->runtime.stdout_capture
+									: &shim->runtime.stderr_capture);
+	else
+		result = io_pump(&shim->io, stream);
 	if (result == PUMP_ERROR)
-		log_error(&shim->diag, "read container %s: %m",
+		log_error(&shim->diag, "read %s %s: %m", creating ? "runtime" : "container",
 			  stream->id == STREAM_STDOUT ? "stdout" : "stderr");
 	if (result == PUMP_EOF || result == PUMP_ERROR) {
 		unwatch_fd(shim, stream->fd);
 		close_fd(&stream->fd);
 	}
+	if (creating)
+		return;
 	if (shim->io.log.rotate_errno != 0) {
 		errno = shim->io.log.rotate_errno;
 		log_error(&shim->diag, "rotate container log %s: %m; writing on in the current file",

@@ -431,6 +431,38 @@ static int64_t procmon_result(struct procmon *m)
 	return m->exit_ns - m->exec_ns;
 }
 
+/* The manager's side of a launch: run argv (a shim, as a manager would)
+ * with its stdin and stdout on /dev/null and the write end of a fresh
+ * pipe on fd 3, its sync pipe, named in _OCI_SYNCPIPE too with sync_env.
+ * Returns the launcher's PID; pipe_fds[0] is the read end, the write end
+ * is closed here. */
+static pid_t launch(char **argv, bool sync_env, int pipe_fds[2])
+{
+	pid_t launcher;
+
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		die("pipe: %m");
+	launcher = fork();
+	if (launcher < 0)
+		die("fork: %m");
+	if (launcher == 0) {
+		int null_fd = open("/dev/null", O_RDWR);
+		if (dup2(pipe_fds[1], 3) < 0) /* dup2 clears close-on-exec */
+			_exit(126);
+		if (null_fd >= 0) {
+			dup2(null_fd, 0);
+			dup2(null_fd, 1);
+		}
+		if (sync_env)
+			setenv("_OCI_SYNCPIPE", "3", 1);
+		execvp(argv[0], argv);
+		fprintf(stderr, "%s: exec %s: %m\n", prog, argv[0]);
+		_exit(127);
+	}
+	close(pipe_fds[1]);
+	return launcher;
+}
+
 /* ---- run ---------------------------------------------------------------- */
 
 static void usage(void)
@@ -500,27 +532,8 @@ static int cmd_run(int argc, char **argv)
 	exit_watch_init(&watch, exit_file);
 
 	procmon_open(&mon, id);
-	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-		die("pipe: %m");
 	t_launch = now_ns();
-	launcher = fork();
-	if (launcher < 0)
-		die("fork: %m");
-	if (launcher == 0) {
-		int null_fd = open("/dev/null", O_RDWR);
-		if (dup2(pipe_fds[1], 3) < 0) /* dup2 clears close-on-exec */
-			_exit(126);
-		if (null_fd >= 0) {
-			dup2(null_fd, 0);
-			dup2(null_fd, 1);
-		}
-		if (sync_env)
-			setenv("_OCI_SYNCPIPE", "3", 1);
-		execvp(argv[0], argv);
-		fprintf(stderr, "%s: exec %s: %m\n", prog, argv[0]);
-		_exit(127);
-	}
-	close(pipe_fds[1]);
+	launcher = launch(argv, sync_env, pipe_fds);
 
 	/* The report: one JSON object. Time it when it is complete (conmon
 	 * may keep the pipe open after it). */
@@ -863,26 +876,7 @@ static void fleet_launch(struct fleet_member *m, int argc, char **template, cons
 		argv[i] = fleet_subst(template[i], m);
 	pidfile = fleet_subst(pidfile_template, m);
 
-	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-		die("pipe: %m");
-	launcher = fork();
-	if (launcher < 0)
-		die("fork: %m");
-	if (launcher == 0) {
-		int null_fd = open("/dev/null", O_RDWR);
-		if (dup2(pipe_fds[1], 3) < 0)
-			_exit(126);
-		if (null_fd >= 0) {
-			dup2(null_fd, 0);
-			dup2(null_fd, 1);
-		}
-		if (sync_env)
-			setenv("_OCI_SYNCPIPE", "3", 1);
-		execvp(argv[0], argv);
-		fprintf(stderr, "%s: exec %s: %m\n", prog, argv[0]);
-		_exit(127);
-	}
-	close(pipe_fds[1]);
+	launcher = launch(argv, sync_env, pipe_fds);
 	m->sync_fd = pipe_fds[0];
 	for (;;) {
 		struct pollfd pfd = { .fd = m->sync_fd, .events = POLLIN };
