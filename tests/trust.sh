@@ -386,7 +386,7 @@ pid_file_fifo() {
 
 SHIM_PLAIN=${SHIM_PLAIN:-$REPO_ROOT/shim}
 SHIM_DYNAMIC=${SHIM_DYNAMIC:-$REPO_ROOT/build/dynamic/shim}
-RSS_BOUND_KB=10240
+RSS_BOUND_KB=${RSS_BOUND_KB:-10240}
 
 #: done: 200 attach clients that never read, while the container writes 3.5 MB (35,000 lines of 100 bytes); the plain build, not the sanitizer one
 #: checked: the daemon's peak RSS stays under 10 MiB (before: 690 MB), every line is in the log, the exit file appears
