@@ -39,6 +39,9 @@ const char shim_usage[] =
 	"  --shimmy-pidfile PATH         where to write the shim daemon's PID\n"
 	"  --shimmy-log-level LEVEL      TRACE, DEBUG, INFO (default), WARN or ERROR\n"
 	"  --shim-logfile PATH           shim diagnostics to PATH instead of syslog\n"
+	"  --no-subreaper                for the workshop's lab 5 only: do not become a child\n"
+	"                                subreaper, so the container is reparented to PID 1 and\n"
+	"                                its exit status is lost (the exit file says \"lost\")\n"
 	"  --help                        show this help and exit\n"
 	"  --version                     show the version and exit\n";
 
@@ -63,6 +66,7 @@ enum {
 	OPT_SYNCPIPE_FD,
 	OPT_TERMINAL,
 	OPT_CONTAINER_CTLFILE,
+	OPT_NO_SUBREAPER,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -88,6 +92,7 @@ static const struct option long_options[] = {
 	{ "syncpipe-fd", required_argument, NULL, OPT_SYNCPIPE_FD },
 	{ "terminal", no_argument, NULL, OPT_TERMINAL },
 	{ "container-ctlfile", required_argument, NULL, OPT_CONTAINER_CTLFILE },
+	{ "no-subreaper", no_argument, NULL, OPT_NO_SUBREAPER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -186,6 +191,7 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 		case OPT_SYNCPIPE_FD: sync_fd_text = optarg; break;
 		case OPT_TERMINAL: args->terminal = true; break;
 		case OPT_CONTAINER_CTLFILE: args->container_ctlfile = optarg; break;
+		case OPT_NO_SUBREAPER: args->no_subreaper = true; break;
 		case OPT_HELP: return ARGS_HELP;
 		case OPT_VERSION: return ARGS_VERSION;
 		case OPT_RUNTIME_ARG:

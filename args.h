@@ -30,6 +30,7 @@ struct shim_args {
 	bool stdin_once;            /* --stdin-once: close stdin when the first client is done
 	                             * (without --stdin, nothing to close: conman sends it so) */
 	bool terminal;              /* --terminal: the container's stdio is a pty */
+	bool no_subreaper;          /* --no-subreaper: for the workshop's lab 5 only */
 	const char *container_ctlfile; /* --container-ctlfile: control FIFO */
 	int sync_fd;                /* --syncpipe-fd or $_OCI_SYNCPIPE; -1 if neither */
 };

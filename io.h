@@ -26,6 +26,7 @@ enum watch_kind {
 	WATCH_TTY,           /* the pty master has output (--terminal) */
 	WATCH_CTL,           /* a line on the control FIFO */
 	WATCH_RUNTIME_TIMER, /* --runtime-timeout has passed */
+	WATCH_CONTAINER_GONE, /* --no-subreaper: the container's pidfd says it exited */
 };
 #define WATCH_TAG(kind, n) (((uint64_t)(uint32_t)(n) << 32) | (uint64_t)(kind))
 #define WATCH_KIND(tag) ((enum watch_kind)((tag) & 0xffffffffu))

@@ -482,7 +482,9 @@ char *format_exit_file(int wait_status, const struct timespec *at,
 	format_rfc3339(at_text, at);
 	if (log_dropped_bytes > 0)
 		snprintf(dropped, sizeof(dropped), ",\"logDroppedBytes\":%llu", log_dropped_bytes);
-	if (WIFSIGNALED(wait_status))
+	if (wait_status == EXIT_STATUS_LOST)
+		ok = asprintf(&json, "{\"at\":\"%s\",\"reason\":\"lost\"%s}", at_text, dropped);
+	else if (WIFSIGNALED(wait_status))
 		ok = asprintf(&json, "{\"at\":\"%s\",\"reason\":\"signaled\",\"signal\":%d%s}",
 			      at_text, WTERMSIG(wait_status), dropped);
 	else

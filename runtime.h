@@ -64,10 +64,14 @@ char *report_runtime_failure(int wait_status, bool timed_out, unsigned timeout_s
 char *report_shim_error(const char *message);
 
 /* The exit file: {"at":...,"reason":"exited","exitCode":N} or
- * {"at":...,"reason":"signaled","signal":N}, with "logDroppedBytes":N
+ * {"at":...,"reason":"signaled","signal":N} (or "lost", below), with "logDroppedBytes":N
  * added when output was lost to a full disk. The one place a wait status
  * becomes what we record. */
 char *format_exit_file(int wait_status, const struct timespec *at,
 		       unsigned long long log_dropped_bytes);
+
+/* The wait status of a container the shim saw go but could not reap
+ * (--no-subreaper): {"at":...,"reason":"lost"}. */
+#define EXIT_STATUS_LOST (-1)
 
 #endif

@@ -60,6 +60,7 @@ struct shim {
 	 * signalled. -1 until then, or where there are no pidfds. */
 	int container_pidfd;
 	bool container_reaped; /* its exit status is ours: never signal it again */
+	bool container_not_ours; /* --no-subreaper: PID 1 reaps it, we only see it go */
 	struct status_file exit_file; /* begun before the report: see runtime_created */
 	int container_status; /* its wait status, once PHASE_EXITED */
 	bool log_failing;     /* the log refuses writes (told once per episode) */
@@ -221,8 +222,24 @@ static const char *accept_container_pid(struct shim *shim, pid_t pid)
 	/* A child of ours, alive or not yet reaped (WNOWAIT leaves it for
 	 * reap_children). Until we reap it its PID cannot be reused, so the
 	 * pidfd opened next is certain to be this process. */
-	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
-		return errno == ECHILD ? "not a child of this shim" : strerror(errno);
+	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		if (errno != ECHILD)
+			return strerror(errno);
+		if (!shim->args.no_subreaper)
+			return "not a child of this shim";
+		/* Lab 5: without the subreaper the container went to PID 1.
+		 * Its pidfd can still say when it is gone, not how. */
+		pidfd = pidfd_open(pid, 0);
+		if (pidfd < 0)
+			return "not a child of this shim (--no-subreaper), and it has no pidfd";
+		log_warn(&shim->diag, "pid %d is not our child (--no-subreaper): its exit status will be lost",
+			 (int)pid);
+		shim->container_pid = pid;
+		shim->container_pidfd = pidfd;
+		shim->container_not_ours = true;
+		watch_fd(shim, pidfd, WATCH_CONTAINER_GONE);
+		return NULL;
+	}
 	pidfd = pidfd_open(pid, 0);
 	if (pidfd < 0 && errno != ENOSYS)
 		return strerror(errno);
@@ -361,8 +378,12 @@ static void handle_container_exit(struct shim *shim, int status)
 	clock_gettime(CLOCK_REALTIME, &shim->exited_at);
 	shim->phase = PHASE_EXITED;
 	io_mark_exit(&shim->io);
-	log_info(&shim->diag, "container pid %d exited (wait status %#x)",
-		 (int)shim->container_pid, (unsigned)status);
+	if (status == EXIT_STATUS_LOST)
+		log_warn(&shim->diag, "container pid %d is gone; its exit status went to its parent, not us",
+			 (int)shim->container_pid);
+	else
+		log_info(&shim->diag, "container pid %d exited (wait status %#x)",
+			 (int)shim->container_pid, (unsigned)status);
 }
 
 /* On SIGCHLD: reap every child that has exited. As a subreaper we also
@@ -542,6 +563,12 @@ static void dispatch(struct shim *shim, const struct epoll_event *event)
 	case WATCH_RUNTIME_TIMER:
 		runtime_timer_fired(shim);
 		break;
+	case WATCH_CONTAINER_GONE:
+		/* --no-subreaper: gone, reaped by PID 1; how it ended is lost. */
+		unwatch_fd(shim, shim->container_pidfd);
+		if (shim->phase == PHASE_RUNNING)
+			handle_container_exit(shim, EXIT_STATUS_LOST);
+		break;
 	case WATCH_STDIN:
 		io_stdin_writable(&shim->io);
 		break;
@@ -633,7 +660,7 @@ static void become_daemon(struct shim *shim)
 	}
 	/* Orphans of the container, and the container itself once runc
 	 * exits, become our children: we reap them and see the exit. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+	if (!shim->args.no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fail_before_running(shim, "become child subreaper: %m");
 }
 

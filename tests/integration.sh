@@ -433,6 +433,26 @@ usage_errors() {
 	assert_no_file "$T/shim.pid" "shim pid file"
 }
 
+# --no-subreaper (for the workshop's lab 5): once runc exits, the container
+# is reparented to PID 1, not to the shim; the shim still logs its output,
+# sees it go through its pidfd, and says that its exit status was lost.
+no_subreaper_loses_the_status() {
+	local id ppid
+	id=$(cid no-subreaper)
+	make_bundle "$T/bundle" -- /bin/sh -c 'trap "echo bye; exit 3" USR1; echo hi; while :; do sleep 0.02; done'
+	launch_shim "$id" "$T/bundle" --no-subreaper
+	expect_created
+	"$RUNC" start "$id"
+	wait_for grep -q "stdout hi" "$T/container.log"
+	ppid=$(awk '$1 == "PPid:" { print $2 }' "/proc/$CONTAINER_PID/status")
+	assert_ne "$SHIM_PID" "$ppid" "the container's parent"
+	"$RUNC" kill "$id" USR1
+	wait_exit
+	assert_match "$EXIT_JSON" '^\{"at":"[^"]+","reason":"lost"\}$' "exit file"
+	assert_match "$(<"$T/container.log")" "stdout bye" "the log"
+	assert_contains "$(<"$T/shim.log")" "its exit status will be lost" "shim diagnostics"
+}
+
 # ---------------------------------------------------------------------------
 # Children: reaping
 
@@ -681,6 +701,7 @@ SHIM_TESTS=(
 	only_stdio_fds
 	usage_errors
 	no_zombies
+	no_subreaper_loses_the_status
 	stdout_stderr_interleaved
 	big_output_complete
 )

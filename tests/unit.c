@@ -1000,6 +1000,14 @@ START_TEST(test_exit_file_signaled)
 }
 END_TEST
 
+/* --no-subreaper (lab 5): the shim saw the container go, not how. */
+START_TEST(test_exit_file_lost)
+{
+	assert_json_eq(format_exit_file(EXIT_STATUS_LOST, &fixed_time, 0),
+		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"lost\"}");
+}
+END_TEST
+
 /* Output lost to a full disk is told in the exit file too. */
 START_TEST(test_exit_file_dropped_log_bytes)
 {
@@ -2461,6 +2469,7 @@ static Suite *reports_suite(void)
 	tc = new_tcase("exit file");
 	tcase_add_test(tc, test_exit_file_exited);
 	tcase_add_test(tc, test_exit_file_signaled);
+	tcase_add_test(tc, test_exit_file_lost);
 	tcase_add_test(tc, test_exit_file_dropped_log_bytes);
 	suite_add_tcase(suite, tc);
 	return suite;
