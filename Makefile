@@ -5,6 +5,8 @@
 #                 under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make fuzz     build the libFuzzer targets (clang) and run each for
 #                 FUZZ_SECONDS (default 20); make check runs it too
+#   make docs     regenerate the pictures and transcripts in docs/ from real
+#                 runs; make check fails when a committed one is stale
 #   make bench    compare with conmon; writes docs/performance.md
 
 CC ?= cc
@@ -16,7 +18,7 @@ VERSION := 0.1.0
 # Debian packages: what the shim, shimctl and the demo need, and what the
 # tests need on top (Check, clang's libFuzzer, valgrind, ps and pkill).
 RUN_DEPS := runc busybox-static libsodium-dev pkg-config
-TEST_DEPS := check clang libclang-rt-14-dev valgrind procps
+TEST_DEPS := check clang libclang-rt-14-dev valgrind procps graphviz strace mandoc
 
 PKG_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null)
@@ -34,7 +36,7 @@ SHIM_OBJS = shim.o args.o runtime.o io.o log.o util.o
 SHIMCTL_OBJS = shimctl.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 
-.PHONY: all deps run-deps check unit fuzz integration demo bench install clean
+.PHONY: all deps run-deps check unit fuzz integration docs docs-check demo bench install clean
 
 all: shim shimctl
 
@@ -144,6 +146,21 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) fuzz
 	$(MAKE) integration
+	$(MAKE) docs-check
+
+# Every picture and transcript in docs/ comes from a real run (docs/gen/):
+# make docs writes them, make check fails when one is stale.
+DOCS_PREREQS = all build/asan/shim build/asan/shimctl tests/attach-probe tests/pty-driver
+
+docs: deps
+	$(MAKE) $(DOCS_PREREQS)
+	bundle-example/prepare.sh
+	docs/gen/run.sh write
+
+docs-check: deps
+	$(MAKE) $(DOCS_PREREQS)
+	bundle-example/prepare.sh
+	docs/gen/run.sh check
 
 demo: run-deps
 	$(MAKE) all
