@@ -33,7 +33,7 @@ SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SANITIZE_LINK = $(SANITIZE) -static-libubsan
 
 SHIM_OBJS = shim.o args.o runtime.o io.o log.o util.o
-SHIMCTL_OBJS = shimctl.o jsonread.o util.o
+SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 
 .PHONY: all deps run-deps check unit fuzz integration docs docs-check demo bench install clean

@@ -12,6 +12,21 @@
  *            in raw mode when the container has a terminal;
  *   resize   writes one line to the shim's control FIFO (docs/terminal.md).
  *
+ * One file per concern, each read top to bottom:
+ *   shimctl.c         this file: what every command shares (fail, run,
+ *                     the state directory, whether the container has
+ *                     exited), the commands that are a runc command or
+ *                     read what the shim wrote (start, state, logs, kill,
+ *                     wait, delete), then the command table and main;
+ *   shimctl-create.c  create: starting the shim and reading its report
+ *                     (steps 1 and 4);
+ *   shimctl-attach.c  attach and resize: the terminal client (raw mode,
+ *                     SIGWINCH, detach keys) and the control FIFO;
+ *   shimctl.h         what they share;
+ *   jsonread.c        the shim's reports and exit files are flat JSON
+ *                     objects, read there (its own file, so it can be
+ *                     fuzzed alone).
+ *
  * Each container's state is one directory, $SHIMCTL_ROOT/ID (default
  * /run/shimctl/ID), holding what we, the shim and runc write there:
  *   bundle          the bundle's absolute path (us)
@@ -24,84 +39,45 @@
  *   tty             present if created with --tty (us)
  *   ctl             the control FIFO, with --tty (the shim; gone when it exits)
  * The attach sockets themselves live in $SHIMCTL_ROOT/s (see
- * attach_socket_path), so "s" is not a container ID.
- *
- * The shim's reports and exit files are flat JSON objects, read by
- * jsonread.c (its own file, so it can be fuzzed alone).
+ * attach_socket_path, in shimctl-create.c), so "s" is not a container ID.
  *
  * Errors go to stderr as "shimctl: <operation> <object>: <reason>"; the
  * exit status is 2 for a usage error and 1 for a failure. */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "jsonread.h" /* the reports and exit files: flat JSON objects */
 #include "log.h" /* LOG_RECORD_MAX, the longest content of one log record */
+#include "shimctl.h"
 #include "util.h"
 
 #define DEFAULT_ROOT "/run/shimctl"
-#define ID_MAX 64                   /* runc's IDs have no limit; ours fit a file name */
-#define CREATE_TIMEOUT_MS 30000     /* for the shim's report on the sync pipe */
 #define DELETE_TIMEOUT_MS 10000     /* for the shim to write the exit file */
 #define REPORT_MAX (1024 * 1024)    /* runc's stderr, JSON-escaped, fits easily */
 #define POLL_MS 50                  /* for logs -f, wait, delete and attach */
-#define SOCKET_DIR "s"              /* ROOT/s holds the attach sockets */
-/* The attach protocol (docs/attach.md): one stream-id byte, then at most
- * 32 KiB of data, one frame per SOCK_SEQPACKET packet. */
-#define FRAME_DATA_MAX (32 * 1024)
-#define ATTACH_INPUT_MAX (32 * 1024) /* one read of our stdin, one packet */
-#define ATTACH_EXIT_WAIT_MS 5000     /* for the exit file, once the shim hangs up */
-#define DETACH_KEYS_MAX 16
-#define DEFAULT_DETACH_KEYS "ctrl-p,ctrl-q" /* docker's */
 
 /* One log record: "<time> <stream> <F|P> <content>\n". */
 #define LOG_LINE_MAX (RFC3339_LEN + sizeof(" stdout F ") + LOG_RECORD_MAX + 1)
 #define LOG_BUFFER_SIZE (64 * 1024)
 _Static_assert(LOG_BUFFER_SIZE > LOG_LINE_MAX, "the logs buffer must hold a whole record");
 
-/* Everything a command knows about one container: its ID and the paths of
- * its state files. */
-struct container {
-	const char *id;
-	const char *root;     /* $SHIMCTL_ROOT or DEFAULT_ROOT */
-	const char *runtime;  /* $SHIMCTL_RUNTIME or "runc" */
-	char dir[PATH_MAX];   /* ROOT/ID */
-	char bundle_path[PATH_MAX];
-	char shim_pid_path[PATH_MAX];
-	char shim_log_path[PATH_MAX];
-	char pid_path[PATH_MAX];
-	char log_path[PATH_MAX];
-	char exit_path[PATH_MAX];
-	char attach_path[PATH_MAX]; /* holds the attach socket's path */
-	char tty_path[PATH_MAX];    /* the marker of a --tty container */
-	char ctl_path[PATH_MAX];    /* the shim's control FIFO */
-};
-
 /* Print "shimctl: <message>" on stderr and return status, so a command can
  * end with `return fail(1, "start %s: ...", id);`. %m works. */
-static int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(int status, const char *fmt, ...)
+int fail(int status, const char *fmt, ...)
 {
 	int saved_errno = errno;
 	va_list ap;
@@ -139,7 +115,7 @@ static void sleep_ms(long ms)
 /* Read fd until EOF into a malloc'd, NUL-terminated string; more than
  * REPORT_MAX bytes is EMSGSIZE. With timeout_ms >= 0, give up after that
  * long (ETIMEDOUT). */
-static int read_until_eof(int fd, int timeout_ms, char **out)
+int read_until_eof(int fd, int timeout_ms, char **out)
 {
 	long long deadline = monotonic_ms() + timeout_ms;
 	char *buf = malloc(REPORT_MAX + 1);
@@ -203,7 +179,7 @@ static bool valid_id(const char *id)
 			  "0123456789_.-") == len;
 }
 
-static int state_file(char path[PATH_MAX], const char *dir, const char *name)
+int state_file(char path[PATH_MAX], const char *dir, const char *name)
 {
 	if (snprintf(path, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) {
 		errno = ENAMETOOLONG;
@@ -214,8 +190,7 @@ static int state_file(char path[PATH_MAX], const char *dir, const char *name)
 
 /* Fill c for the container id and, with must_exist, check that its state
  * directory is there. Returns 0, or the exit status after saying why not. */
-static int open_container(struct container *c, const char *operation, const char *id,
-			  bool must_exist)
+int open_container(struct container *c, const char *operation, const char *id, bool must_exist)
 {
 	struct stat st;
 
@@ -262,7 +237,7 @@ static int open_container(struct container *c, const char *operation, const char
 }
 
 /* Remove every file in the state directory, then the directory. */
-static int remove_state(const struct container *c)
+int remove_state(const struct container *c)
 {
 	DIR *dir = opendir(c->dir);
 	struct dirent *entry;
@@ -292,13 +267,6 @@ fail:
 	return -1;
 }
 
-/* The PID in one of the pid files, or -1 with errno set. */
-enum progress {
-	CONTAINER_RUNNING, /* no exit file yet, and the shim is there to write it */
-	CONTAINER_EXITED,  /* the exit file exists: the log is complete too */
-	CONTAINER_LOST,    /* no exit file, and nobody left to write one */
-};
-
 /* Has the container exited? The shim writes the exit file last, after the
  * log is drained, so once it exists there is nothing more to wait for. */
 static enum progress container_progress(const struct container *c)
@@ -320,7 +288,7 @@ static enum progress container_progress(const struct container *c)
 
 /* Say that the shim is gone and left no exit file (it was killed, or the
  * machine rebooted): nobody will ever say how the container ended. */
-static int fail_lost(const struct container *c, const char *operation)
+int fail_lost(const struct container *c, const char *operation)
 {
 	return fail(1, "%s %s: the shim is gone and wrote no %s; see %s", operation, c->id,
 		    c->exit_path, c->shim_log_path);
@@ -328,8 +296,8 @@ static int fail_lost(const struct container *c, const char *operation)
 
 /* Having failed to reach the shim (errno says how), say why: the
  * container's end, if that is the reason. Returns 1. */
-static int fail_unreachable(const struct container *c, const char *operation, const char *verb,
-			    const char *path)
+int fail_unreachable(const struct container *c, const char *operation, const char *verb,
+		     const char *path)
 {
 	int saved_errno = errno;
 	enum progress progress = container_progress(c);
@@ -345,7 +313,7 @@ static int fail_unreachable(const struct container *c, const char *operation, co
 
 /* Poll until the container is no longer CONTAINER_RUNNING or timeout_ms
  * has passed (-1: no limit); returns how it is then. */
-static enum progress wait_for_exit(const struct container *c, int timeout_ms)
+enum progress wait_for_exit(const struct container *c, int timeout_ms)
 {
 	long long deadline = monotonic_ms() + timeout_ms;
 	enum progress progress;
@@ -387,7 +355,7 @@ static _Noreturn void exec_child(char *const argv[], int stdout_fd, int pass_fd)
  * is collected into a malloc'd, NUL-terminated string; otherwise it is
  * ours. Returns its exit status as a shell shows it (N, or 128+N when
  * killed by signal N), or -1 with errno set if it could not be run. */
-static int run(char *const argv[], int *pass_fd, char **captured_stdout)
+int run(char *const argv[], int *pass_fd, char **captured_stdout)
 {
 	int capture[2] = { -1, -1 }, wait_status, status = -1, read_errno = 0;
 	char *output = NULL;
@@ -427,83 +395,10 @@ out:
 	return status;
 }
 
-/* The shim binary: $SHIMCTL_SHIM, else the `shim` next to this executable
- * (so ./shimctl runs ./shim and build/asan/shimctl runs build/asan/shim),
- * else `shim` from PATH. */
-static void find_shim(char path[PATH_MAX])
-{
-	const char *from_env = getenv("SHIMCTL_SHIM");
-	ssize_t len;
-	char *slash;
-
-	if (from_env && from_env[0] != '\0' && strlen(from_env) < PATH_MAX) {
-		strcpy(path, from_env);
-		return;
-	}
-	len = readlink("/proc/self/exe", path, PATH_MAX - 1);
-	if (len > 0) {
-		path[len] = '\0';
-		slash = strrchr(path, '/');
-		if (slash && (size_t)(slash + 1 - path) + sizeof("shim") <= PATH_MAX) {
-			strcpy(slash + 1, "shim");
-			if (access(path, X_OK) == 0)
-				return;
-		}
-	}
-	strcpy(path, "shim");
-}
-
-/* 64 random hex digits, like the IDs docker and podman make. */
-static int random_id(char id[ID_MAX + 1])
-{
-	unsigned char bytes[ID_MAX / 2];
-
-	if (sodium_init() < 0)
-		return -1;
-	randombytes_buf(bytes, sizeof(bytes));
-	sodium_bin2hex(id, ID_MAX + 1, bytes, sizeof(bytes));
-	return 0;
-}
-
-/* Write text and a newline to path, atomically: a later shimctl reads it. */
-static int write_line_file(const char *path, const char *text)
-{
-	char line[PATH_MAX + 1];
-	int len = snprintf(line, sizeof(line), "%s\n", text);
-
-	if (len >= (int)sizeof(line)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return write_file_atomic(path, line, (size_t)len, 0600);
-}
-
 /* ---- The attach socket ---- */
 
-/* The attach socket's path: ROOT/s/<sha256 of the ID in hex>, containerd's
- * scheme for shim sockets. It is always 64 characters after ROOT/s/,
- * whatever the ID, so it fits sun_path (108 bytes) unless ROOT is long,
- * and then connect_unix still reaches it. */
-static int attach_socket_path(const struct container *c, char path[PATH_MAX])
-{
-	unsigned char digest[crypto_hash_sha256_BYTES];
-	char hex[crypto_hash_sha256_BYTES * 2 + 1];
-
-	if (sodium_init() < 0) {
-		errno = EIO;
-		return -1;
-	}
-	crypto_hash_sha256(digest, (const unsigned char *)c->id, strlen(c->id));
-	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-	if (snprintf(path, PATH_MAX, "%s/%s/%s", c->root, SOCKET_DIR, hex) >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 /* The socket path recorded in STATE/attach at create. */
-static int read_attach_record(const struct container *c, char path[PATH_MAX])
+int read_attach_record(const struct container *c, char path[PATH_MAX])
 {
 	if (read_small_file(c->attach_path, path, PATH_MAX) < 0)
 		return -1;
@@ -517,7 +412,7 @@ static int read_attach_record(const struct container *c, char path[PATH_MAX])
 
 /* Remove the attach socket at path if one is still there: the shim removes
  * it when it exits, but not if it died. Anything but a socket is left. */
-static int remove_attach_socket(const char *path)
+int remove_attach_socket(const char *path)
 {
 	struct stat st;
 
@@ -530,261 +425,8 @@ static int remove_attach_socket(const char *path)
 	return 0;
 }
 
-/* Connect fd to the unix socket at path. sun_path holds 108 bytes; a
- * longer path is reached as /proc/self/fd/N/NAME, N being an O_PATH fd of
- * its directory, which the kernel resolves like any other path (the shim
- * binds the same way, see io_attach_listen). */
-static int connect_unix(int fd, const char *path)
-{
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	const char *name = strrchr(path, '/');
-	size_t len = strlen(path), dir_len;
-	char directory[PATH_MAX];
-	int dir_fd, result;
-
-	if (len < sizeof(address.sun_path)) {
-		memcpy(address.sun_path, path, len + 1);
-		return connect(fd, (struct sockaddr *)&address, sizeof(address));
-	}
-	if (!name || name[1] == '\0' || len >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	dir_len = name == path ? 1 : (size_t)(name - path); /* "/name" is in "/" */
-	memcpy(directory, path, dir_len);
-	directory[dir_len] = '\0';
-	dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
-		return -1;
-	if (snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd,
-		     name + 1) >= (int)sizeof(address.sun_path)) {
-		errno = ENAMETOOLONG;
-		result = -1;
-	} else {
-		result = connect(fd, (struct sockaddr *)&address, sizeof(address));
-	}
-	close_fd(&dir_fd); /* connect has resolved the path: the fd may go */
-	return result;
-}
-
 /* ---- The commands: one function each, given the arguments after the
  * command's name, returning the exit status. ---- */
-
-/* What the shim's report says, as our exit status; runs on the report read
- * from the sync pipe. Sets *discard when the state directory should go. */
-static int handle_report(const struct container *c, const char *report, bool *discard)
-{
-	const struct json_field *stderr_field;
-	const char *kind, *text;
-	struct flat_json obj;
-	int status = 1;
-
-	if (flat_json_parse(report, &obj) < 0)
-		return fail(1, "create %s: unreadable report from the shim: %s", c->id, report);
-	kind = flat_json_string(&obj, "kind");
-	if (!kind) {
-		fail(1, "create %s: report from the shim has no kind: %s", c->id, report);
-	} else if (strcmp(kind, "container_pid") == 0) {
-		/* Created: the container waits in runc init for `start`. One
-		 * line, "ID PID": the ID matters when we made it up. */
-		long long pid;
-		if (!flat_json_number(&obj, "pid", &pid) || pid <= 0)
-			fail(1, "create %s: report from the shim has no pid: %s", c->id, report);
-		else if (dprintf(STDOUT_FILENO, "%s %lld\n", c->id, pid) < 0)
-			fail(1, "create %s: write stdout: %m", c->id);
-		else
-			status = 0;
-	} else if (strcmp(kind, "runtime_abnormal_termination") == 0) {
-		/* runc create failed and cleaned up after itself; its stderr
-		 * says why, word for word. */
-		text = flat_json_string(&obj, "status");
-		fail(1, "create %s: runtime failed: %s", c->id, text ? text : "(no status)");
-		stderr_field = flat_json_get(&obj, "stderr");
-		if (stderr_field && stderr_field->string && stderr_field->len > 0) {
-			fwrite(stderr_field->string, 1, stderr_field->len, stderr);
-			if (stderr_field->string[stderr_field->len - 1] != '\n')
-				fputc('\n', stderr);
-		}
-		*discard = true;
-	} else if (strcmp(kind, "shim_error") == 0) {
-		text = flat_json_string(&obj, "message");
-		fail(1, "create %s: shim failed: %s", c->id, text ? text : "(no message)");
-		/* The shim may have failed after runc created the container:
-		 * make sure runc forgets it too (a no-op if it never knew it). */
-		char *delete_argv[] = { (char *)c->runtime, "delete", "--force", (char *)c->id,
-					NULL };
-		if (run(delete_argv, NULL, NULL) < 0)
-			fail(1, "create %s: run %s delete: %m", c->id, c->runtime);
-		*discard = true;
-	} else {
-		fail(1, "create %s: unknown report from the shim: %s", c->id, report);
-	}
-	free(obj.text);
-	return status;
-}
-
-/* shimctl create [ID] --bundle DIR [--tty] [--stdin [--stdin-once]]
- * Prints "ID PID" once the container is created. The shim
- * always listens on an attach socket (SOCK_SEQPACKET); --tty gives the
- * container a terminal, a stdin and a control FIFO. The bundle's
- * process.terminal must agree with --tty: the shim checks, and its
- * message is printed as it is. */
-static int cmd_create(int argc, char **argv)
-{
-	const char *id = NULL, *bundle_arg = NULL;
-	bool with_stdin = false, stdin_once = false, tty = false, discard = false;
-	char generated_id[ID_MAX + 1], shim_path[PATH_MAX], sync_fd_text[16];
-	char socket_dir[PATH_MAX], socket_path[PATH_MAX];
-	char *bundle = NULL, *report = NULL;
-	int sync_pipe[2] = { -1, -1 }, status, shim_status;
-	struct container c;
-
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--bundle") == 0 && i + 1 < argc)
-			bundle_arg = argv[++i];
-		else if (strcmp(argv[i], "--stdin") == 0)
-			with_stdin = true;
-		else if (strcmp(argv[i], "--stdin-once") == 0)
-			stdin_once = true;
-		else if (strcmp(argv[i], "--tty") == 0)
-			tty = true;
-		else if (argv[i][0] == '-' || id)
-			return fail(2, "create: unexpected argument %s; see shimctl help", argv[i]);
-		else
-			id = argv[i];
-	}
-	if (!bundle_arg)
-		return fail(2, "create: --bundle DIR is required; see shimctl help");
-	if (tty)
-		with_stdin = true; /* a terminal is for typing into */
-	if (stdin_once && !with_stdin)
-		return fail(2, "create: --stdin-once needs --stdin (or --tty)");
-	if (!id) {
-		if (random_id(generated_id) < 0)
-			return fail(1, "create: random ID: sodium_init failed");
-		id = generated_id;
-	}
-	status = open_container(&c, "create", id, false);
-	if (status != 0)
-		return status;
-	if (state_file(socket_dir, c.root, SOCKET_DIR) < 0 ||
-	    attach_socket_path(&c, socket_path) < 0)
-		return fail(1, "create %s: attach socket path under %s: %m", id, c.root);
-
-	/* The shim and runc must find the bundle whatever their directory. */
-	bundle = realpath(bundle_arg, NULL);
-	if (!bundle)
-		return fail(1, "create %s: bundle %s: %m", id, bundle_arg);
-	status = 1;
-	if (mkdir(c.root, 0700) < 0 && errno != EEXIST) {
-		fail(1, "create %s: make state root %s: %m", id, c.root);
-		goto out;
-	}
-	if (mkdir(socket_dir, 0700) < 0 && errno != EEXIST) {
-		fail(1, "create %s: make socket directory %s: %m", id, socket_dir);
-		goto out;
-	}
-	if (mkdir(c.dir, 0700) < 0) {
-		if (errno == EEXIST)
-			fail(1, "create %s: container ID already exists; shimctl delete %s first",
-			     id, id);
-		else
-			fail(1, "create %s: make state directory %s: %m", id, c.dir);
-		goto out;
-	}
-	discard = true; /* until the shim's daemon runs, with its log in there */
-	/* attach reads the tty marker to know the container has a terminal. */
-	if (write_line_file(c.bundle_path, bundle) < 0 ||
-	    write_line_file(c.attach_path, socket_path) < 0 ||
-	    (tty && write_file_atomic(c.tty_path, "", 0, 0600) < 0)) {
-		fail(1, "create %s: write state files in %s: %m", id, c.dir);
-		goto out;
-	}
-
-	/* Step 1: start the shim with the write end of a sync pipe. */
-	find_shim(shim_path);
-	if (pipe2(sync_pipe, O_CLOEXEC) < 0) {
-		fail(1, "create %s: make sync pipe: %m", id);
-		goto out;
-	}
-	snprintf(sync_fd_text, sizeof(sync_fd_text), "%d", sync_pipe[1]);
-	char *shim_argv[] = {
-		shim_path,
-		"--bundle", bundle,
-		"--container-id", (char *)id,
-		"--container-pidfile", c.pid_path,
-		"--container-logfile", c.log_path,
-		"--container-log-format", "k8s-file",
-		"--container-exitfile", c.exit_path,
-		"--shimmy-pidfile", c.shim_pid_path,
-		"--shim-logfile", c.shim_log_path,
-		"--shimmy-log-level", "DEBUG",
-		"--syncpipe-fd", sync_fd_text,
-		"--runtime", (char *)c.runtime,
-		"--container-attachfile", socket_path,
-		"--attach-seqpacket",
-		/* Room for the optional flags, filled in below, and the NULL
-		 * that ends the list: --terminal --container-ctlfile PATH
-		 * --stdin --stdin-once. */
-		NULL, NULL, NULL, NULL, NULL, NULL,
-	};
-	size_t shim_argc = sizeof(shim_argv) / sizeof(shim_argv[0]) - 6;
-
-	if (tty) {
-		shim_argv[shim_argc++] = "--terminal";
-		shim_argv[shim_argc++] = "--container-ctlfile";
-		shim_argv[shim_argc++] = c.ctl_path;
-	}
-	if (with_stdin)
-		shim_argv[shim_argc++] = "--stdin";
-	if (stdin_once)
-		shim_argv[shim_argc++] = "--stdin-once";
-	/* The shim's parent forks the daemon, writes shim.pid and exits at
-	 * once; a non-zero exit is a usage error it has already printed. run
-	 * closes our write end: only the shim may hold one, or we would never
-	 * see EOF. */
-	shim_status = run(shim_argv, &sync_pipe[1], NULL);
-	if (shim_status < 0) {
-		fail(1, "create %s: run shim %s: %m", id, shim_path);
-		goto out;
-	}
-	if (shim_status != 0) {
-		fail(1, "create %s: shim %s exited with status %d (see its error above)", id,
-		     shim_path, shim_status);
-		goto out;
-	}
-
-	/* Step 4: the daemon reports once, then closes the pipe. Its log is
-	 * in the state directory now: keep it, unless the report says the
-	 * container never came to be. */
-	discard = false;
-	if (read_until_eof(sync_pipe[0], CREATE_TIMEOUT_MS, &report) < 0) {
-		if (errno == ETIMEDOUT)
-			fail(1, "create %s: no report from the shim within %d s; "
-				"see %s, then shimctl delete %s",
-			     id, CREATE_TIMEOUT_MS / 1000, c.shim_log_path, id);
-		else
-			fail(1, "create %s: read sync pipe: %m", id);
-		goto out;
-	}
-	if (report[0] == '\0') {
-		fail(1, "create %s: shim exited without a report; see %s, then shimctl delete %s",
-		     id, c.shim_log_path, id);
-		goto out;
-	}
-	status = handle_report(&c, report, &discard);
-out:
-	/* A shim that failed after listening may have left its socket. */
-	if (discard && remove_attach_socket(socket_path) < 0)
-		fail(1, "create %s: remove attach socket %s: %m", id, socket_path);
-	if (discard && remove_state(&c) < 0 && errno != ENOENT)
-		fail(1, "create %s: remove %s: %m", id, c.dir);
-	close_fd(&sync_pipe[0]);
-	close_fd(&sync_pipe[1]);
-	free(report);
-	free(bundle);
-	return status;
-}
 
 /* Run one runc command for start, kill or delete: runc's own error is on
  * stderr already, we add which command failed. */
@@ -1014,8 +656,7 @@ static int cmd_kill(int argc, char **argv)
  * exit code, or 128+N when killed by signal N. The file's text, trimmed,
  * is left in text (cap bytes). Returns -1 after saying why, as operation,
  * if the file cannot be read or holds neither. */
-static int exit_file_status(const struct container *c, const char *operation, char *text,
-			    size_t cap)
+int exit_file_status(const struct container *c, const char *operation, char *text, size_t cap)
 {
 	struct flat_json obj;
 	const char *reason;
@@ -1109,600 +750,6 @@ static int cmd_delete(int argc, char **argv)
 	if (remove_state(&c) < 0)
 		return fail(1, "delete %s: remove %s: %m", c.id, c.dir);
 	return status;
-}
-
-/* ---- attach and resize ----
- * Both talk to the shim, not to runc: attach to its attach socket
- * (--container-attachfile, SOCK_SEQPACKET), resize to its control FIFO
- * (--container-ctlfile). docs/attach.md and docs/terminal.md. */
-
-/* Detach keys, as docker has them: a short byte sequence that, typed on a
- * terminal, ends the attach and leaves the container running. */
-struct detach_keys {
-	unsigned char keys[DETACH_KEYS_MAX];
-	size_t len;     /* 0: detaching is off */
-	size_t matched; /* keys[0, matched) have been typed and are held back */
-};
-
-/* Parse docker's --detach-keys syntax: comma-separated keys, each a single
- * character, "ctrl-X" with X one of a-z @ [ \ ] ^ _, or "DEL". "" turns
- * detaching off, as in podman. Returns -1 with errno EINVAL. */
-static int detach_keys_parse(const char *text, struct detach_keys *detach)
-{
-	/* ctrl-@ is byte 0, ctrl-a 1, ..., ctrl-z 26, ctrl-[ 27, ..., ctrl-_ 31. */
-	static const char ctrl_names[] = "@abcdefghijklmnopqrstuvwxyz[\\]^_";
-	const char *key = text;
-
-	detach->len = detach->matched = 0;
-	if (text[0] == '\0')
-		return 0;
-	for (;;) {
-		const char *comma = strchr(key, ',');
-		size_t len = comma ? (size_t)(comma - key) : strlen(key);
-		const char *ctrl;
-
-		if (detach->len == DETACH_KEYS_MAX)
-			goto invalid;
-		if (len == 1)
-			detach->keys[detach->len++] = (unsigned char)key[0];
-		else if (len == 6 && strncmp(key, "ctrl-", 5) == 0 &&
-			 (ctrl = strchr(ctrl_names, key[5])) != NULL)
-			detach->keys[detach->len++] = (unsigned char)(ctrl - ctrl_names);
-		else if (len == 3 && strncmp(key, "DEL", 3) == 0)
-			detach->keys[detach->len++] = 127;
-		else
-			goto invalid;
-		if (!comma)
-			return 0;
-		key = comma + 1;
-	}
-invalid:
-	errno = EINVAL;
-	return -1;
-}
-
-/* Pass n bytes typed on the terminal through the detach-key matcher: the
- * bytes for the container are put in out (room for n + DETACH_KEYS_MAX)
- * and counted in *out_len. Bytes that may start the sequence are held
- * back. When the sequence breaks, the held bytes and the breaking one are
- * let go, all but their longest tail that may still start it (so with
- * ctrl-p,ctrl-q, typing ctrl-p ctrl-p ctrl-q sends one ctrl-p, then
- * detaches). Returns true once the whole sequence is typed; the bytes
- * after it are dropped. Pure: no I/O, only *detach changes. */
-static bool detach_keys_feed(struct detach_keys *detach, const unsigned char *in, size_t n,
-			     unsigned char *out, size_t *out_len)
-{
-	*out_len = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char typed[DETACH_KEYS_MAX];
-		size_t typed_len, keep;
-
-		if (detach->len == 0) {
-			out[(*out_len)++] = in[i];
-			continue;
-		}
-		if (in[i] == detach->keys[detach->matched]) {
-			if (++detach->matched == detach->len) {
-				detach->matched = 0;
-				return true;
-			}
-			continue;
-		}
-		/* The held bytes are keys[0, matched); matched < len, so
-		 * they and in[i] fit in typed. */
-		memcpy(typed, detach->keys, detach->matched);
-		typed[detach->matched] = in[i];
-		typed_len = detach->matched + 1;
-		/* All of typed is not a start of the sequence (in[i] broke
-		 * it); find the longest tail that is. */
-		keep = typed_len - 1;
-		while (keep > 0 && memcmp(typed + typed_len - keep, detach->keys, keep) != 0)
-			keep--;
-		memcpy(out + *out_len, typed, typed_len - keep);
-		*out_len += typed_len - keep;
-		detach->matched = keep;
-	}
-	return false;
-}
-
-/* Let go of the held bytes (at the end of input): they go to out, which
- * has room for DETACH_KEYS_MAX; returns how many. */
-static size_t detach_keys_release(struct detach_keys *detach, unsigned char *out)
-{
-	size_t len = detach->matched;
-
-	memcpy(out, detach->keys, len);
-	detach->matched = 0;
-	return len;
-}
-
-/* Write one "1 COLS ROWS" line to the shim's control FIFO. Opened anew
- * each time and non-blocking: with nobody reading (the shim is gone) open
- * fails with ENXIO instead of hanging (fifo(7)); a line this short is
- * written whole (PIPE_BUF). */
-static int write_resize_line(const struct container *c, unsigned cols, unsigned rows)
-{
-	char line[32];
-	int len = snprintf(line, sizeof(line), "1 %u %u\n", cols, rows);
-	int fd = open(c->ctl_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, line, (size_t)len) < 0) {
-		close_fd(&fd);
-		return -1;
-	}
-	return close(fd);
-}
-
-/* How an attach session goes: on, or why it ended. */
-enum attach_end {
-	ATTACH_ONGOING,  /* not over yet */
-	ATTACH_CLOSED,   /* the shim closed the connection */
-	ATTACH_DETACHED, /* the detach keys were typed */
-	ATTACH_SIGNALED, /* SIGINT, SIGTERM, SIGHUP or SIGQUIT */
-	ATTACH_FAILED,   /* failed: what and error say why */
-};
-
-/* One attach session: the connection, our stdin and, when both ends are
- * terminals, our terminal and the signals that concern it. */
-struct attach {
-	const struct container *c;
-	int sock;            /* SOCK_SEQPACKET, connected to the shim's socket */
-	int signal_fd;       /* terminal mode only; -1 otherwise */
-	bool raw;            /* fd 0 is in raw mode; saved_termios undoes it */
-	struct termios saved_termios;
-	bool signals_blocked;
-	sigset_t saved_mask;
-	struct detach_keys detach; /* terminal mode only; off otherwise */
-	/* Read from stdin, waiting for room in the socket: one packet. */
-	unsigned char input[ATTACH_INPUT_MAX + DETACH_KEYS_MAX];
-	char frame[FRAME_DATA_MAX + 1]; /* one frame per recv, always */
-	size_t input_len;
-	bool stdin_done;     /* EOF on stdin, or the shim takes no more input */
-	bool write_shut;     /* our write side is shut down */
-	bool warned_stream;  /* said once that a frame named an unknown stream */
-	bool warned_resize;  /* said once that resizing failed */
-	int end_signal;      /* ATTACH_SIGNALED: which */
-	const char *what;    /* ATTACH_FAILED: the operation, e.g. "read stdin" */
-	int error;           /* ATTACH_FAILED: its errno */
-};
-
-/* Record a failure to report once the terminal is back to normal (a
- * message in raw mode would come out as a staircase). */
-static enum attach_end attach_failed(struct attach *a, const char *what)
-{
-	a->what = what;
-	a->error = errno;
-	return ATTACH_FAILED;
-}
-
-/* A warning in mid-session: in raw mode, "\n" no longer returns the
- * carriage (cfmakeraw turns off OPOST), so end the line with "\r\n". */
-static void attach_warn(const struct attach *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void attach_warn(const struct attach *a, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "shimctl: attach %s: ", a->c->id);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(a->raw ? "\r\n" : "\n", stderr);
-}
-
-/* Leave terminal mode, on every way out: the terminal as it was, then the
- * signals. A SIGPIPE that a failed write left pending is dropped first,
- * so that the failure ends in its message and status 1, not in death by
- * SIGPIPE. Any other signal still pending is delivered on unblocking;
- * the terminal is already fine by then. Safe to call more than once. */
-static void attach_end_terminal(struct attach *a)
-{
-	static const struct timespec no_wait = { 0, 0 };
-	sigset_t pipe_only;
-
-	if (a->raw && tcsetattr(STDIN_FILENO, TCSANOW, &a->saved_termios) < 0)
-		fail(0, "attach %s: restore the terminal: %m", a->c->id);
-	a->raw = false;
-	close_fd(&a->signal_fd);
-	if (!a->signals_blocked)
-		return;
-	sigemptyset(&pipe_only);
-	sigaddset(&pipe_only, SIGPIPE);
-	while (sigtimedwait(&pipe_only, NULL, &no_wait) == SIGPIPE)
-		;
-	sigprocmask(SIG_SETMASK, &a->saved_mask, NULL);
-	a->signals_blocked = false;
-}
-
-/* Tell the shim our terminal's size, as it is now. Failing is worth a
- * warning, not the end of the session. */
-static void attach_send_size(struct attach *a)
-{
-	struct winsize size;
-
-	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &size) < 0) {
-		if (!a->warned_resize)
-			attach_warn(a, "get the terminal size: %s", strerror(errno));
-		a->warned_resize = true;
-		return;
-	}
-	if (size.ws_col == 0 && size.ws_row == 0)
-		return; /* a terminal that does not know its size, as docker skips */
-	if (write_resize_line(a->c, size.ws_col, size.ws_row) < 0) {
-		if (!a->warned_resize)
-			attach_warn(a, "resize through %s: %s", a->c->ctl_path, strerror(errno));
-		a->warned_resize = true;
-	}
-}
-
-/* Terminal mode: block the signals we handle and read them from a
- * signalfd, then put our terminal in raw mode, so that every key (ctrl-c,
- * ctrl-z, ctrl-d too) goes to the container's terminal, which does the
- * line editing and the echo. */
-static enum attach_end attach_terminal_setup(struct attach *a)
-{
-	struct termios raw;
-	sigset_t handled;
-
-	sigemptyset(&handled);
-	sigaddset(&handled, SIGWINCH);
-	sigaddset(&handled, SIGINT);
-	sigaddset(&handled, SIGTERM);
-	sigaddset(&handled, SIGHUP);
-	sigaddset(&handled, SIGQUIT);
-	/* Also SIGPIPE: a closed stdout must be an EPIPE we report after
-	 * restoring the terminal, not a death that leaves it raw. */
-	sigaddset(&handled, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &handled, &a->saved_mask) < 0)
-		return attach_failed(a, "block signals");
-	a->signals_blocked = true;
-	a->signal_fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (a->signal_fd < 0)
-		return attach_failed(a, "signalfd");
-
-	if (tcgetattr(STDIN_FILENO, &a->saved_termios) < 0)
-		return attach_failed(a, "get the terminal's settings");
-	raw = a->saved_termios;
-	cfmakeraw(&raw);
-	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
-		return attach_failed(a, "put the terminal in raw mode");
-	a->raw = true;
-	attach_send_size(a);
-	return ATTACH_ONGOING;
-}
-
-/* Signals, in terminal mode. Returns ATTACH_SIGNALED for one that ends
- * the session. */
-static enum attach_end attach_read_signals(struct attach *a)
-{
-	struct signalfd_siginfo info;
-
-	for (;;) {
-		ssize_t n = read(a->signal_fd, &info, sizeof(info));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return ATTACH_ONGOING;
-		if (n != (ssize_t)sizeof(info))
-			return attach_failed(a, "read signalfd");
-		switch (info.ssi_signo) {
-		case SIGWINCH:
-			attach_send_size(a);
-			break;
-		case SIGPIPE:
-			break; /* the write itself fails with EPIPE */
-		default:
-			a->end_signal = (int)info.ssi_signo;
-			return ATTACH_SIGNALED;
-		}
-	}
-}
-
-/* Once stdin is done and all it gave is sent, tell the shim so: it then
- * closes the container's stdin if the container has --stdin-once. */
-static void attach_shut_input(struct attach *a)
-{
-	if (!a->stdin_done || a->input_len > 0 || a->write_shut)
-		return;
-	/* ENOTCONN: the shim is gone already; recv will say so. */
-	shutdown(a->sock, SHUT_WR);
-	a->write_shut = true;
-}
-
-/* Send the pending input as one packet, without blocking: when the
- * container does not read its stdin, the shim stops reading us, and we
- * must keep receiving its output meanwhile (else it drops us at 4 MiB). */
-static enum attach_end attach_send(struct attach *a)
-{
-	ssize_t n = send(a->sock, a->input, a->input_len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return ATTACH_ONGOING;
-	if (n < 0 && errno != EPIPE && errno != ECONNRESET)
-		return attach_failed(a, "send to the shim");
-	/* Sent (a SOCK_SEQPACKET send is all or nothing), or the shim takes
-	 * no more input, though its output may still come. */
-	if (n < 0)
-		a->stdin_done = a->write_shut = true;
-	a->input_len = 0;
-	attach_shut_input(a);
-	return ATTACH_ONGOING;
-}
-
-/* Read what stdin has (poll said so), through the detach-key matcher
- * (which passes everything when detaching is off). */
-static enum attach_end attach_read_stdin(struct attach *a)
-{
-	unsigned char buf[ATTACH_INPUT_MAX];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return ATTACH_ONGOING;
-	if (n < 0)
-		return attach_failed(a, "read stdin");
-	if (n == 0) {
-		a->input_len = detach_keys_release(&a->detach, a->input);
-		a->stdin_done = true;
-	} else if (detach_keys_feed(&a->detach, buf, (size_t)n, a->input, &a->input_len)) {
-		/* What came before the keys in the same read: one try. */
-		if (a->input_len > 0 && attach_send(a) == ATTACH_FAILED)
-			return ATTACH_FAILED;
-		return ATTACH_DETACHED;
-	}
-	if (a->input_len > 0)
-		return attach_send(a);
-	attach_shut_input(a);
-	return ATTACH_ONGOING;
-}
-
-/* Take what the shim sent. Each packet is one frame: a stream byte (1
- * stdout, 2 stderr), then the data. */
-static enum attach_end attach_receive(struct attach *a)
-{
-	char *frame = a->frame;
-
-	/* A bounded number per wake-up, so stdin and signals get their turn. */
-	for (int round = 0; round < 16; round++) {
-		ssize_t n = recv(a->sock, frame, FRAME_DATA_MAX + 1, MSG_DONTWAIT);
-		int fd;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return ATTACH_ONGOING;
-		if (n == 0 || (n < 0 && errno == ECONNRESET))
-			return ATTACH_CLOSED;
-		if (n < 0)
-			return attach_failed(a, "receive from the shim");
-		if (frame[0] == 1) {
-			fd = STDOUT_FILENO;
-		} else if (frame[0] == 2) {
-			fd = STDERR_FILENO;
-		} else {
-			if (!a->warned_stream)
-				attach_warn(a, "ignoring output for unknown stream %d",
-					    (unsigned char)frame[0]);
-			a->warned_stream = true;
-			continue;
-		}
-		if (write_all(fd, frame + 1, (size_t)n - 1) < 0)
-			return attach_failed(a, fd == STDOUT_FILENO ? "write stdout" : "write stderr");
-	}
-	return ATTACH_ONGOING;
-}
-
-/* The session: one poll loop over the socket, stdin and the signalfd,
- * until the shim hangs up, the detach keys, a signal or a failure. */
-static enum attach_end attach_loop(struct attach *a)
-{
-	enum attach_end end;
-
-	for (;;) {
-		struct pollfd fds[3] = {
-			{ .fd = a->sock, .events = POLLIN | (a->input_len > 0 ? POLLOUT : 0) },
-			/* Read stdin only when the last read is sent: the socket's
-			 * back-pressure reaches whoever writes to us. */
-			{ .fd = !a->stdin_done && a->input_len == 0 ? STDIN_FILENO : -1,
-			  .events = POLLIN },
-			{ .fd = a->signal_fd, .events = POLLIN }, /* -1: ignored */
-		};
-
-		if (poll(fds, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return attach_failed(a, "poll");
-		}
-		if (fds[2].revents) {
-			end = attach_read_signals(a);
-			if (end != ATTACH_ONGOING)
-				return end;
-		}
-		/* Output before hang-up: the last frames come with it. */
-		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			end = attach_receive(a);
-			if (end != ATTACH_ONGOING)
-				return end;
-		}
-		if ((fds[0].revents & POLLOUT) && a->input_len > 0) {
-			end = attach_send(a);
-			if (end != ATTACH_ONGOING)
-				return end;
-		}
-		/* POLLHUP: a pipe's writer is gone, maybe with data left;
-		 * POLLNVAL: no stdin at all. read says which: data, 0 or EBADF. */
-		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			end = attach_read_stdin(a);
-			if (end != ATTACH_ONGOING)
-				return end;
-		} else if (fds[1].revents & POLLNVAL) {
-			a->stdin_done = true;
-			attach_shut_input(a);
-		}
-	}
-}
-
-/* shimctl attach [--detach-keys KEYS] ID: copy our stdin to the
- * container's, its stdout and stderr to ours, until the shim hangs up;
- * then exit as the container did, once the exit file says how. When the
- * container has a terminal and so do we, our terminal goes raw and
- * follows the size of ours; the detach keys leave it running. */
-static int cmd_attach(int argc, char **argv)
-{
-	const char *id = NULL, *keys = DEFAULT_DETACH_KEYS;
-	char socket_path[PATH_MAX], exit_text[1024];
-	struct detach_keys detach;
-	struct attach *a = NULL;
-	enum attach_end end;
-	struct container c;
-	int status;
-
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--detach-keys") == 0 && i + 1 < argc)
-			keys = argv[++i];
-		else if (strncmp(argv[i], "--detach-keys=", 14) == 0)
-			keys = argv[i] + 14;
-		else if (argv[i][0] == '-' || id)
-			return fail(2, "attach: unexpected argument %s; "
-				       "usage: shimctl attach [--detach-keys KEYS] ID",
-				    argv[i]);
-		else
-			id = argv[i];
-	}
-	if (!id)
-		return fail(2, "attach: usage: shimctl attach [--detach-keys KEYS] ID");
-	if (detach_keys_parse(keys, &detach) < 0)
-		return fail(2, "attach %s: --detach-keys %s: use comma-separated keys, each "
-			       "one character, ctrl-X (X in a-z @ [ \\ ] ^ _) or DEL, "
-			       "e.g. ctrl-p,ctrl-q",
-			    id, keys);
-	status = open_container(&c, "attach", id, true);
-	if (status != 0)
-		return status;
-
-	a = calloc(1, sizeof(*a)); /* 64 KiB of buffers: not on the stack */
-	if (!a)
-		return fail(1, "attach %s: out of memory", id);
-	a->c = &c;
-	a->sock = a->signal_fd = -1;
-	status = 1;
-	if (read_attach_record(&c, socket_path) < 0) {
-		if (errno == ENOENT)
-			fail(1, "attach %s: no attach socket recorded in %s "
-				"(created by an older shimctl?)",
-			     id, c.attach_path);
-		else
-			fail(1, "attach %s: read %s: %m", id, c.attach_path);
-		goto out;
-	}
-	a->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (a->sock < 0) {
-		fail(1, "attach %s: socket: %m", id);
-		goto out;
-	}
-	/* The shim removes its socket when it exits; a shim that died
-	 * leaves one that refuses. */
-	if (connect_unix(a->sock, socket_path) < 0) {
-		fail_unreachable(&c, "attach", "connect to", socket_path);
-		goto out;
-	}
-
-	/* Raw mode only when both ends are terminals: the container's (the
-	 * marker) and ours. Otherwise the bytes are copied as they are. */
-	end = ATTACH_ONGOING;
-	if (access(c.tty_path, F_OK) == 0 && isatty(STDIN_FILENO)) {
-		a->detach = detach; /* calloc left detaching off */
-		end = attach_terminal_setup(a);
-	}
-	if (end == ATTACH_ONGOING)
-		end = attach_loop(a);
-	/* Every way out of the session goes through here: the terminal first. */
-	attach_end_terminal(a);
-
-	switch (end) {
-	case ATTACH_FAILED:
-		errno = a->error;
-		fail(1, "attach %s: %s: %m", id, a->what);
-		goto out;
-	case ATTACH_SIGNALED:
-		status = 128 + a->end_signal; /* as if the signal had killed us */
-		goto out;
-	case ATTACH_DETACHED:
-		fprintf(stderr, "\ndetached from %s\n", id);
-		status = 0;
-		goto out;
-	case ATTACH_ONGOING: /* not returned by attach_loop */
-	case ATTACH_CLOSED:
-		break;
-	}
-
-	/* The shim closes its clients after writing the exit file, so it is
-	 * normally there already. If it does not come, the shim dropped us
-	 * (a client too far behind) and the container runs on. */
-	close_fd(&a->sock);
-	switch (wait_for_exit(&c, ATTACH_EXIT_WAIT_MS)) {
-	case CONTAINER_EXITED:
-		status = exit_file_status(&c, "attach", exit_text, sizeof(exit_text));
-		if (status < 0)
-			status = 1;
-		break;
-	case CONTAINER_RUNNING:
-		fail(0, "attach %s: the shim closed the connection; the container is still "
-			"running (see %s)",
-		     id, c.shim_log_path);
-		status = 0;
-		break;
-	case CONTAINER_LOST:
-		fail_lost(&c, "attach");
-		break;
-	}
-out:
-	if (a) {
-		attach_end_terminal(a);
-		close_fd(&a->sock);
-		free(a);
-	}
-	return status;
-}
-
-/* A terminal dimension for resize: 1 to 65535, digits only. (Too many
- * digits make strtoul return ULONG_MAX, which is out of range too.) */
-static bool parse_dimension(const char *text, unsigned *value)
-{
-	char *end;
-	unsigned long number = strtoul(text, &end, 10);
-
-	*value = (unsigned)number;
-	return isdigit((unsigned char)text[0]) && *end == '\0' && number >= 1 && number <= 65535;
-}
-
-/* shimctl resize ID COLS ROWS: set the size of a --tty container's
- * terminal; the kernel sends SIGWINCH to its foreground process group. */
-static int cmd_resize(int argc, char **argv)
-{
-	unsigned cols, rows;
-	struct container c;
-	int status;
-
-	if (argc != 3)
-		return fail(2, "resize: usage: shimctl resize ID COLS ROWS");
-	status = open_container(&c, "resize", argv[0], true);
-	if (status != 0)
-		return status;
-	if (!parse_dimension(argv[1], &cols) || !parse_dimension(argv[2], &rows))
-		return fail(2, "resize %s: COLS %s and ROWS %s must be numbers from 1 to 65535",
-			    c.id, argv[1], argv[2]);
-	if (access(c.tty_path, F_OK) < 0)
-		return fail(1, "resize %s: container %s has no terminal (created without --tty)",
-			    c.id, c.id);
-	/* The shim removes the FIFO when it exits (ENOENT); one that died
-	 * leaves a FIFO nobody reads (ENXIO). */
-	if (write_resize_line(&c, cols, rows) < 0)
-		return fail_unreachable(&c, "resize", "write", c.ctl_path);
-	return 0;
 }
 
 static int cmd_help(int argc, char **argv);
