@@ -32,7 +32,8 @@ struct container {
 	char ctl_path[PATH_MAX];    /* the shim's control FIFO */
 };
 
-/* The PID in one of the pid files, or -1 with errno set. */
+/* Where a container is, as its files tell: the exit file, and whether
+ * the shim that would write it is still alive. */
 enum progress {
 	CONTAINER_RUNNING, /* no exit file yet, and the shim is there to write it */
 	CONTAINER_EXITED,  /* the exit file exists: the log is complete too */
