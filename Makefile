@@ -13,6 +13,7 @@ CC ?= cc
 CFLAGS ?= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wformat=2
 PREFIX ?= /usr/local
 DESTDIR ?=
+MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 # Debian packages: what the shim, shimctl and the demo need, and what the
@@ -147,6 +148,7 @@ check: deps
 	$(MAKE) fuzz
 	$(MAKE) integration
 	$(MAKE) docs-check
+	$(MAKE) man-check
 
 # Every picture and transcript in docs/ comes from a real run (docs/gen/):
 # make docs writes them, make check fails when one is stale.
@@ -162,6 +164,13 @@ docs-check: deps
 	bundle-example/prepare.sh
 	docs/gen/run.sh check
 
+# The man pages (docs/man/) lint clean, render, and list every flag and
+# command that shim --help and shimctl help list (tests/man.sh).
+.PHONY: man-check
+man-check: deps
+	$(MAKE) all
+	tests/man.sh
+
 demo: run-deps
 	$(MAKE) all
 	bundle-example/prepare.sh
@@ -175,8 +184,9 @@ bench: deps
 	bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 shim shimctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/man/shim.1 docs/man/shimctl.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
 	rm -rf *.o shim shimctl tests/unit tests/attach-probe tests/pty-driver tests/path-racer build
