@@ -790,6 +790,7 @@ int main(int argc, char **argv)
 		.container_pidfd = -1,
 		.exit_file = { .file.dir_fd = -1, .fd = -1 },
 	};
+	struct status_file pid_file = { .file.dir_fd = -1, .fd = -1 };
 	sigset_t handled;
 	char error[512];
 	pid_t daemon_pid;
@@ -814,6 +815,15 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	/* The pid file is begun before the fork, so a directory that cannot
+	 * take it ends the shim here, with nothing forked; after the fork
+	 * only its PID is written in. */
+	if (shim.args.shim_pidfile && status_file_begin(&pid_file, shim.args.shim_pidfile, 0644) < 0) {
+		fprintf(stderr, "shim: --shimmy-pidfile %s: %s\n", shim.args.shim_pidfile, strerror(errno));
+		args_free(&shim.args);
+		return 1;
+	}
+
 	/* Block every signal but the crash signals before the first fork, so
 	 * none can arrive before the daemon's signalfd is there to read it. */
 	sigfillset(&handled);
@@ -835,10 +845,11 @@ int main(int argc, char **argv)
 	if (shim.args.shim_pidfile) {
 		char pid_text[32];
 		int len = snprintf(pid_text, sizeof(pid_text), "%d", (int)daemon_pid);
-		if (write_file_atomic(shim.args.shim_pidfile, pid_text, (size_t)len, 0644) < 0) {
+		if (status_file_commit(&pid_file, pid_text, (size_t)len) < 0) {
 			fprintf(stderr, "shim: write --shimmy-pidfile %s: %s\n", shim.args.shim_pidfile,
 				strerror(errno));
-			/* A manager that cannot find the shim cannot manage it. */
+			/* A manager that cannot find the shim cannot manage it.
+			 * (Rare: the file was begun, and room for it reserved.) */
 			kill(daemon_pid, SIGKILL);
 			return 1;
 		}

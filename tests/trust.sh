@@ -282,6 +282,23 @@ files_of_others() {
 	assert_eq elsewhere "$(<"$T/elsewhere")" "the hard link's other name"
 }
 
+#: done: --shimmy-pidfile names a file in a directory that does not exist
+#: checked: the shim exits 1 at once, naming the file, with nothing forked: no daemon, no runc, no report (before: the daemon was forked, had started runc, and was then killed)
+shim_pidfile_checked_before_the_fork() {
+	local id rc=0
+	id=$(cid no-pidfile-dir)
+	register_container "$id"
+	make_bundle "$T/bundle" -- /bin/sleep 1000
+	shim_flags "$id" "$T/bundle"
+	"$SHIM" "${SHIM_FLAGS[@]}" --shimmy-pidfile "$T/missing/shim.pid" >"$T/out" 2>"$T/err" || rc=$?
+	assert_eq 1 "$rc" "exit status"
+	assert_eq "shim: --shimmy-pidfile $T/missing/shim.pid: No such file or directory" "$(<"$T/err")" "stderr"
+	assert_no_file "$T/shim.log" "shim log (the daemon opens it first thing)"
+	if "$RUNC" state "$id" >/dev/null 2>&1; then
+		fail "runc knows container $id: runc was started"
+	fi
+}
+
 # ---------------------------------------------------------------------------
 # 3. A runtime that lies about the container's PID
 
@@ -561,6 +578,7 @@ SHIM_TESTS+=(
 	attach_socket_mode_not_by_path
 	held_directories
 	exit_file_checked_early
+	shim_pidfile_checked_before_the_fork
 	exit_file_not_forged_or_starved
 	files_of_others
 	pid_file_lies
