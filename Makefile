@@ -8,6 +8,7 @@
 #   make docs     regenerate the pictures and transcripts in docs/ from real
 #                 runs; make check fails when a committed one is stale
 #   make bench    compare with conmon; writes docs/performance.md
+#   make fresh-root  the two commands in a fresh minimal Debian root (slow)
 
 CC ?= cc
 CFLAGS ?= -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wformat=2
@@ -37,7 +38,7 @@ SHIM_OBJS = shim.o args.o runtime.o io.o log.o util.o
 SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 
-.PHONY: all deps run-deps check unit fuzz integration docs docs-check demo bench install clean
+.PHONY: all deps run-deps check unit fuzz integration docs docs-check demo bench fresh-root install clean
 
 all: shim shimctl
 
@@ -175,6 +176,11 @@ demo: run-deps
 	$(MAKE) all
 	bundle-example/prepare.sh
 	./demo.sh
+
+# The README's two commands on a fresh, minimal Debian 12 root, without
+# make or a compiler (debootstrap; downloads, takes minutes): optional.
+fresh-root:
+	tests/fresh-root.sh
 
 bench: deps
 	@dpkg-query -W -f='$${Status}' conmon 2>/dev/null | grep -q 'ok installed' || \
