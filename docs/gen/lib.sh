@@ -19,6 +19,8 @@
 #   pids                  "pid 1234", "PID 1234", "(1234)", "[1234]" in shim logs
 #   ps columns            lines of `ps -o pid,ppid,...`: the first two numbers
 #   inodes                pipe:[1234], socket:[1234], anon_inode:[pidfd]
+#   O_TMPFILE files       /dir/#1234 in /proc/PID/fd (named by their inode)
+#   pids in strace        \"pid\":1234 (JSON in a string strace printed)
 #   durations             12.3 ms, 0.25 s, 417 us
 #   generated ids         lab-NN-1234 (a generator's own suffix: -$$ or -$RANDOM)
 #   temporary paths       /tmp/tmp.AbC123, /tmp/shim-console-AbC123, /tmp/docs.AbC123
@@ -30,6 +32,8 @@ mask_shape() {
 		-e 's/\b(pid|PID|pids|ppid|PPID|daemon|shim|container|runc|predecessor)( |=|: )[0-9]+/\1\2<PID>/g' \
 		-e 's/\((pid )?[0-9]+\)/(<PID>)/g' \
 		-e 's/\[[0-9]+\]/[<N>]/g' \
+		-e 's@/#[0-9]+\b@/#<INODE>@g' \
+		-e 's/\\"pid\\":[0-9]+/\\"pid\\":<PID>/g' \
 		-e 's/\b[0-9]+(\.[0-9]+)? ?(ms|us|µs|s)\b/<DURATION>/g' \
 		-e 's/\b(lab|demo|docs|pic)-([0-9]+-)*[0-9]+\b/\1-<ID>/g' \
 		-e 's#/tmp/[A-Za-z._-]*\.[A-Za-z0-9]{6}\b#/tmp/<TMP>#g' \
