@@ -24,6 +24,14 @@
 #   durations             12.3 ms, 0.25 s, 417 us
 #   generated ids         lab-NN-1234 (a generator's own suffix: -$$ or -$RANDOM)
 #   temporary paths       /tmp/tmp.AbC123, /tmp/shim-console-AbC123, /tmp/docs.AbC123
+#   mktemp -d's default  /tmp/tmp.AbC123dEf4 (ten characters)
+#   pids in JSON          "pid":1234, "pid": 1234 (runc state), "shimPid":1234
+#   shimctl create        "lab-NN-1234 5678": the ID, then the container's PID
+#   sha256 in hex         shimctl's attach socket, /run/shimctl/s/<64 hex digits>
+#   the repository        /home/me/shim/shim, .../shimctl, .../bundle-example/ (where
+#                         the clone is: ps shows the shim that shimctl ran)
+#   ps padding            ps right-aligns its PID columns: the spaces around
+#                         the masked pids vary with their number of digits
 mask_shape() {
 	sed -E \
 		-e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})/<TIME>/g' \
@@ -38,5 +46,12 @@ mask_shape() {
 		-e 's/\b(lab|demo|docs|pic)-([0-9]+-)*[0-9]+\b/\1-<ID>/g' \
 		-e 's#/tmp/[A-Za-z._-]*\.[A-Za-z0-9]{6}\b#/tmp/<TMP>#g' \
 		-e 's#/tmp/shim-console-[A-Za-z0-9]{6}#/tmp/shim-console-<TMP>#g' \
-		-e 's/^( *)[0-9]+( +)[0-9]+( )/\1<PID>\2<PID>\3/'
+		-e 's/^( *)[0-9]+( +)[0-9]+( )/\1<PID>\2<PID>\3/' \
+		-e 's#/tmp/tmp\.[A-Za-z0-9]{10}\b#/tmp/<TMP>#g' \
+		-e 's/"(pid|shimPid)":( ?)[0-9]+/"\1":\2<PID>/g' \
+		-e 's/^((lab|demo|docs|pic)-<ID>[A-Za-z0-9-]*) [0-9]+$/\1 <PID>/' \
+		-e 's/\b[0-9a-f]{64}\b/<SHA256>/g' \
+		-e 's#(/[A-Za-z0-9._+-]+)+/(shim|shimctl)([ "]|$)#<REPO>/\2\3#g' \
+		-e 's#(/[A-Za-z0-9._+-]+)+/bundle-example/#<REPO>/bundle-example/#g' \
+		-e 's/^ *<PID> +<PID> /<PID> <PID> /'
 }
