@@ -18,9 +18,9 @@ MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 # Debian packages: what the shim, shimctl and the demo need, and what the
-# tests need on top (Check, clang's libFuzzer, valgrind, ps and pkill).
-RUN_DEPS := runc busybox-static libsodium-dev pkg-config
-TEST_DEPS := check clang libclang-rt-14-dev valgrind procps graphviz strace mandoc
+# tests need on top (Check, clang's libFuzzer, valgrind, graphviz, strace, mandoc).
+RUN_DEPS := runc busybox-static libsodium-dev pkg-config procps
+TEST_DEPS := check clang libclang-rt-14-dev valgrind graphviz strace mandoc
 
 PKG_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null)
