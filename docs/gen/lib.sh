@@ -44,6 +44,8 @@ mask_shape() {
 		-e 's/\\"pid\\":[0-9]+/\\"pid\\":<PID>/g' \
 		-e 's/\b[0-9]+(\.[0-9]+)? ?(ms|us|µs|s)\b/<DURATION>/g' \
 		-e 's/\b(lab|demo|docs|pic)-([0-9]+-)*[0-9]+\b/\1-<ID>/g' \
+		-e 's#(/[A-Za-z0-9._+-]+)+/(shim|shimctl)([ "]|$)#<REPO>/\2\3#g' \
+		-e 's#(/[A-Za-z0-9._+-]+)+/bundle-example/#<REPO>/bundle-example/#g' \
 		-e 's#/tmp/[A-Za-z._-]*\.[A-Za-z0-9]{6}\b#/tmp/<TMP>#g' \
 		-e 's#/tmp/shim-console-[A-Za-z0-9]{6}#/tmp/shim-console-<TMP>#g' \
 		-e 's/^( *)[0-9]+( +)[0-9]+( )/\1<PID>\2<PID>\3/' \
@@ -51,7 +53,5 @@ mask_shape() {
 		-e 's/"(pid|shimPid)":( ?)[0-9]+/"\1":\2<PID>/g' \
 		-e 's/^((lab|demo|docs|pic)-<ID>[A-Za-z0-9-]*) [0-9]+$/\1 <PID>/' \
 		-e 's/\b[0-9a-f]{64}\b/<SHA256>/g' \
-		-e 's#(/[A-Za-z0-9._+-]+)+/(shim|shimctl)([ "]|$)#<REPO>/\2\3#g' \
-		-e 's#(/[A-Za-z0-9._+-]+)+/bundle-example/#<REPO>/bundle-example/#g' \
 		-e 's/^ *<PID> +<PID> /<PID> <PID> /'
 }
