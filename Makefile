@@ -34,7 +34,7 @@ ALL_CFLAGS = $(CFLAGS) -DSHIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANITIZE_LINK = $(SANITIZE) -static-libubsan
 
-SHIM_OBJS = shim.o args.o runtime.o io.o log.o util.o
+SHIM_OBJS = shim.o args.o runtime.o io.o log.o oom.o util.o
 SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 

@@ -473,15 +473,19 @@ char *report_shim_error(const char *message)
 	return json;
 }
 
-char *format_exit_file(int wait_status, const struct timespec *at,
+char *format_exit_file(int wait_status, const struct timespec *at, bool oom_killed,
 		       unsigned long long log_dropped_bytes)
 {
-	char at_text[RFC3339_LEN + 1], dropped[48] = "", *json;
+	char at_text[RFC3339_LEN + 1], dropped[80] = "", *json;
 	int ok;
 
 	format_rfc3339(at_text, at);
+	/* Only when true, and only when nonzero: the common exit file stays
+	 * exactly what shimmy's readers expect. */
+	snprintf(dropped, sizeof(dropped), "%s", oom_killed ? ",\"oomKilled\":true" : "");
 	if (log_dropped_bytes > 0)
-		snprintf(dropped, sizeof(dropped), ",\"logDroppedBytes\":%llu", log_dropped_bytes);
+		snprintf(dropped + strlen(dropped), sizeof(dropped) - strlen(dropped),
+			 ",\"logDroppedBytes\":%llu", log_dropped_bytes);
 	if (wait_status == EXIT_STATUS_LOST)
 		ok = asprintf(&json, "{\"at\":\"%s\",\"reason\":\"lost\"%s}", at_text, dropped);
 	else if (WIFSIGNALED(wait_status))

@@ -64,10 +64,11 @@ char *report_runtime_failure(int wait_status, bool timed_out, unsigned timeout_s
 char *report_shim_error(const char *message);
 
 /* The exit file: {"at":...,"reason":"exited","exitCode":N} or
- * {"at":...,"reason":"signaled","signal":N} (or "lost", below), with "logDroppedBytes":N
+ * {"at":...,"reason":"signaled","signal":N} (or "lost", below), with
+ * "oomKilled":true added when the OOM killer struck in its cgroup, and "logDroppedBytes":N
  * added when output was lost to a full disk. The one place a wait status
  * becomes what we record. */
-char *format_exit_file(int wait_status, const struct timespec *at,
+char *format_exit_file(int wait_status, const struct timespec *at, bool oom_killed,
 		       unsigned long long log_dropped_bytes);
 
 /* The wait status of a container the shim saw go but could not reap

@@ -32,6 +32,7 @@
 
 #include "args.h"
 #include "io.h"
+#include "oom.h"
 #include "runtime.h"
 #include "util.h"
 
@@ -62,6 +63,8 @@ struct shim {
 	bool container_reaped; /* its exit status is ours: never signal it again */
 	bool container_not_ours; /* --no-subreaper: PID 1 reaps it, we only see it go */
 	struct status_file exit_file; /* begun before the report: see runtime_created */
+	struct oom_watch oom; /* the OOM-kill count of its memory cgroup */
+	bool oom_killed;      /* it grew while the container ran */
 	int container_status; /* its wait status, once PHASE_EXITED */
 	bool log_failing;     /* the log refuses writes (told once per episode) */
 	struct timespec exited_at;
@@ -294,6 +297,10 @@ static void runtime_created(struct shim *shim)
 		fail_after_create(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
 				  errno == EEXIST ? "the path holds something else than a FIFO of ours"
 						  : strerror(errno));
+	/* Not every container has a memory cgroup to watch: then the exit
+	 * file just never says "oomKilled". */
+	if (!shim->container_reaped && oom_watch_start(&shim->oom, container_pid) < 0)
+		log_debug(&shim->diag, "no OOM-kill count for pid %d: %m", (int)container_pid);
 	/* What runc printed while creating (warnings, say) goes to the log as
 	 * it would have, had the log been open then. */
 	io_replay_capture(&shim->io, &shim->io.out, &shim->runtime.stdout_capture);
@@ -378,6 +385,14 @@ static void handle_container_exit(struct shim *shim, int status)
 	clock_gettime(CLOCK_REALTIME, &shim->exited_at);
 	shim->phase = PHASE_EXITED;
 	io_mark_exit(&shim->io);
+	/* Now, not at the end: a manager may remove the cgroup (runc delete)
+	 * as soon as it sees the container stopped. */
+	if (shim->oom.fd >= 0 && oom_watch_killed(&shim->oom, &shim->oom_killed) < 0)
+		log_warn(&shim->diag, "read the OOM-kill count of pid %d: %m", (int)shim->container_pid);
+	oom_watch_stop(&shim->oom);
+	if (shim->oom_killed)
+		log_info(&shim->diag, "the OOM killer struck in container pid %d's memory cgroup",
+			 (int)shim->container_pid);
 	if (status == EXIT_STATUS_LOST)
 		log_warn(&shim->diag, "container pid %d is gone; its exit status went to its parent, not us",
 			 (int)shim->container_pid);
@@ -605,7 +620,8 @@ static _Noreturn void finish(struct shim *shim)
 	}
 	log_writer_close(&shim->io.log);
 	close_fd(&shim->container_pidfd);
-	exit_json = format_exit_file(shim->container_status, &shim->exited_at, dropped);
+	exit_json = format_exit_file(shim->container_status, &shim->exited_at, shim->oom_killed,
+				     dropped);
 	if (!exit_json)
 		log_error(&shim->diag, "format exit file: out of memory");
 	else if (status_file_commit(&shim->exit_file, exit_json, strlen(exit_json)) < 0)
@@ -788,6 +804,7 @@ int main(int argc, char **argv)
 		.sync_fd = -1,
 		.timer_fd = -1,
 		.container_pidfd = -1,
+		.oom = { .fd = -1 },
 		.exit_file = { .file.dir_fd = -1, .fd = -1 },
 	};
 	struct status_file pid_file = { .file.dir_fd = -1, .fd = -1 };

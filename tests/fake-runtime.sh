@@ -38,9 +38,10 @@ done
 : >"$pidfile.started"
 
 # start_container CMD: run CMD in a grandchild, so that it is reparented to
-# the shim (a child subreaper) as a real container is once runc exits.
+# the shim (a child subreaper) as a real container is once runc exits. CMD
+# gets the PID of its first parent, a subshell, as $1.
 start_container() {
-	(sh -c "$1" & echo $! >"$pidfile")
+	(subshell=$BASHPID; sh -c "$1" sh "$subshell" & echo $! >"$pidfile")
 }
 
 case $mode in
@@ -48,7 +49,10 @@ hang)
 	exec sleep 1000
 	;;
 early-exit)
-	start_container 'exit 5'
+	# It exits only once it is the shim's: exiting while its first parent
+	# (the subshell) is still there, it would be reaped by that subshell
+	# and never reach the shim at all.
+	start_container 'while [ -e /proc/$1 ]; do sleep 0.01; done; exit 5'
 	pid=$(<"$pidfile")
 	# Gone from /proc once the shim has reaped it: then runc "finishes".
 	while [[ -e /proc/$pid ]]; do sleep 0.01; done

@@ -186,6 +186,25 @@ sigkill_recorded() {
 
 # runc fails: its exit code and its words reach the manager; the daemon
 # exits and writes no exit file. Then conman's quoted --runtime-arg.
+#: done: the container goes over its memory limit (16 MiB, in its bundle) and the kernel's OOM killer kills it
+#: checked: the exit file says "oomKilled":true beside the SIGKILL (a plain SIGKILL, in sigkill_recorded, does not)
+oom_killed_recorded() {
+	local id
+	id=$(cid oom)
+	make_bundle "$T/bundle" -- /bin/sh -c 'echo start; x=$(head -c 200000000 /dev/zero | tr "\0" x); echo survived'
+	# A memory limit in the bundle's resources (the template has none).
+	sed -i 's/^    "resources": {$/    "resources": {\n      "memory": { "limit": 16777216, "swap": 16777216 },/' \
+		"$T/bundle/config.json"
+	grep -q '"limit": 16777216' "$T/bundle/config.json" || fail "no memory limit put in the bundle"
+	launch_shim "$id" "$T/bundle"
+	expect_created
+	"$RUNC" start "$id"
+	wait_exit
+	assert_match "$EXIT_JSON" '^\{"at":"[^"]+","reason":"signaled","signal":9,"oomKilled":true\}$' "exit file"
+	assert_match "$(<"$T/container.log")" "stdout start" "the log"
+	assert_contains "$(<"$T/shim.log")" "the OOM killer struck" "shim diagnostics"
+}
+
 #: done: runc create fails (an unknown runtime flag: --runtime-arg foobar=123)
 #: checked: runc's exit code and its own words reach the manager; no exit file; the daemon exits
 runtime_failure_reported() {
@@ -694,6 +713,7 @@ SHIM_TESTS=(
 	logs_byte_for_byte
 	exit_code_7
 	sigkill_recorded
+	oom_killed_recorded
 	runtime_failure_reported
 	missing_runtime_reported
 	survives_manager_exit

@@ -981,29 +981,41 @@ END_TEST
 
 START_TEST(test_exit_file_exited)
 {
-	assert_json_eq(format_exit_file(EXITED_WITH(7), &fixed_time, 0),
+	assert_json_eq(format_exit_file(EXITED_WITH(7), &fixed_time, false, 0),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"exited\",\"exitCode\":7}");
-	assert_json_eq(format_exit_file(EXITED_WITH(0), &fixed_time, 0),
+	assert_json_eq(format_exit_file(EXITED_WITH(0), &fixed_time, false, 0),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"exited\",\"exitCode\":0}");
-	assert_json_eq(format_exit_file(EXITED_WITH(255), &fixed_time, 0),
+	assert_json_eq(format_exit_file(EXITED_WITH(255), &fixed_time, false, 0),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"exited\",\"exitCode\":255}");
 }
 END_TEST
 
 START_TEST(test_exit_file_signaled)
 {
-	assert_json_eq(format_exit_file(KILLED_BY(9), &fixed_time, 0),
+	assert_json_eq(format_exit_file(KILLED_BY(9), &fixed_time, false, 0),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"signaled\",\"signal\":9}");
 	/* With the core-dump bit set, still signal 11. */
-	assert_json_eq(format_exit_file(KILLED_BY(11) | 0x80, &fixed_time, 0),
+	assert_json_eq(format_exit_file(KILLED_BY(11) | 0x80, &fixed_time, false, 0),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"signaled\",\"signal\":11}");
+}
+END_TEST
+
+/* The OOM killer struck in the container's cgroup: said only when so. */
+START_TEST(test_exit_file_oom_killed)
+{
+	assert_json_eq(format_exit_file(KILLED_BY(9), &fixed_time, true, 0),
+		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"signaled\",\"signal\":9,"
+		       "\"oomKilled\":true}");
+	assert_json_eq(format_exit_file(EXITED_WITH(1), &fixed_time, true, 42),
+		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"exited\",\"exitCode\":1,"
+		       "\"oomKilled\":true,\"logDroppedBytes\":42}");
 }
 END_TEST
 
 /* --no-subreaper (lab 5): the shim saw the container go, not how. */
 START_TEST(test_exit_file_lost)
 {
-	assert_json_eq(format_exit_file(EXIT_STATUS_LOST, &fixed_time, 0),
+	assert_json_eq(format_exit_file(EXIT_STATUS_LOST, &fixed_time, false, 0),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"lost\"}");
 }
 END_TEST
@@ -1011,10 +1023,10 @@ END_TEST
 /* Output lost to a full disk is told in the exit file too. */
 START_TEST(test_exit_file_dropped_log_bytes)
 {
-	assert_json_eq(format_exit_file(EXITED_WITH(7), &fixed_time, 1234),
+	assert_json_eq(format_exit_file(EXITED_WITH(7), &fixed_time, false, 1234),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"exited\",\"exitCode\":7,"
 		       "\"logDroppedBytes\":1234}");
-	assert_json_eq(format_exit_file(KILLED_BY(9), &fixed_time, 18446744073709551615ULL),
+	assert_json_eq(format_exit_file(KILLED_BY(9), &fixed_time, false, 18446744073709551615ULL),
 		       "{\"at\":\"" FIXED_TIME_TEXT "\",\"reason\":\"signaled\",\"signal\":9,"
 		       "\"logDroppedBytes\":18446744073709551615}");
 }
@@ -2470,6 +2482,7 @@ static Suite *reports_suite(void)
 	tcase_add_test(tc, test_exit_file_exited);
 	tcase_add_test(tc, test_exit_file_signaled);
 	tcase_add_test(tc, test_exit_file_lost);
+	tcase_add_test(tc, test_exit_file_oom_killed);
 	tcase_add_test(tc, test_exit_file_dropped_log_bytes);
 	suite_add_tcase(suite, tc);
 	return suite;
