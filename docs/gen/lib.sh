@@ -24,6 +24,8 @@
 #   durations             12.3 ms, 0.25 s, 417 us
 #   generated ids         lab-NN-1234 (a generator's own suffix: -$$ or -$RANDOM)
 #   temporary paths       /tmp/tmp.AbC123, /tmp/shim-console-AbC123, /tmp/docs.AbC123
+#   cgroup paths          /sys/fs/cgroup/memory/.../memory.oom_control (where the
+#                         machine puts its cgroups)
 #   mktemp -d's default  /tmp/tmp.AbC123dEf4 (ten characters)
 #   pids in JSON          "pid":1234, "pid": 1234 (runc state), "shimPid":1234
 #   shimctl create        "lab-NN-1234 5678": the ID, then the container's PID
@@ -53,5 +55,6 @@ mask_shape() {
 		-e 's/"(pid|shimPid)":( ?)[0-9]+/"\1":\2<PID>/g' \
 		-e 's/^((lab|demo|docs|pic)-<ID>[A-Za-z0-9-]*) [0-9]+$/\1 <PID>/' \
 		-e 's/\b[0-9a-f]{64}\b/<SHA256>/g' \
-		-e 's/^ *<PID> +<PID> /<PID> <PID> /'
+		-e 's/^ *<PID> +<PID> /<PID> <PID> /' \
+		-e 's#/sys/fs/cgroup/[^ )]*/(memory\.oom_control|memory\.events)#/sys/fs/cgroup/<CGROUP>/\1#g'
 }

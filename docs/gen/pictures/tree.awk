@@ -53,10 +53,16 @@ $1 == "fd" {
 }
 $1 == "unix" { utype[$2] = $3; ust[$2] = $4; uflags[$2] = $5; upath[$2] = $6; next }
 
-function display(s,   i, at) {
+function display(s,   i, at, file) {
 	for (i = 1; i <= nsub; i++)
 		while ((at = index(s, sub_from[i])) > 0)
 			s = substr(s, 1, at - 1) sub_to[i] substr(s, at + length(sub_from[i]))
+	# Where the machine keeps its cgroups is the machine's business.
+	if (match(s, /\/sys\/fs\/cgroup\/[^ )]*\/memory\.(oom_control|events)/)) {
+		file = substr(s, RSTART, RLENGTH)
+		sub(/.*\//, "", file)
+		s = substr(s, 1, RSTART - 1) "CGROUP/" file substr(s, RSTART + RLENGTH)
+	}
 	return s
 }
 function octal(s,   i, v) {
@@ -137,6 +143,8 @@ function describe(p, fd,   t, f, acc, ino, name, i, q, g, other, kind, s, path, 
 	if (t ~ /^anon_inode:/)
 		return t
 	path = display(t)
+	if (path ~ /^CGROUP\/memory\.(oom_control|events)$/)
+		return "the container's memory cgroup: its OOM-kill count, " path ", read"
 	if (bit(f, 2097152))
 		return path ", O_PATH (a " extra[p, fd] ", held)"
 	if (path ~ /\/#[0-9]+( \(deleted\))?$/) {
@@ -279,7 +287,8 @@ END {
 	print "Each process: its parent above it, its state and command line, and each" > txt
 	print "open fd: what it is, and for a pipe who holds the other end (pipes are" > txt
 	print "matched by inode), then the fd's link in /proc/PID/fd. state/ is the" > txt
-	print "container's directory in $SHIMCTL_ROOT, tmp/ the generator's own." > txt
+	print "container's directory in $SHIMCTL_ROOT, tmp/ the generator's own," > txt
+	print "CGROUP/ the container's memory cgroup." > txt
 	for (i = 1; i <= roots; i++) {
 		p = root[i]
 		print "" > txt
