@@ -297,10 +297,6 @@ static void runtime_created(struct shim *shim)
 		fail_after_create(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
 				  errno == EEXIST ? "the path holds something else than a FIFO of ours"
 						  : strerror(errno));
-	/* Not every container has a memory cgroup to watch: then the exit
-	 * file just never says "oomKilled". */
-	if (!shim->container_reaped && oom_watch_start(&shim->oom, container_pid) < 0)
-		log_debug(&shim->diag, "no OOM-kill count for pid %d: %m", (int)container_pid);
 	/* What runc printed while creating (warnings, say) goes to the log as
 	 * it would have, had the log been open then. */
 	io_replay_capture(&shim->io, &shim->io.out, &shim->runtime.stdout_capture);
@@ -309,9 +305,15 @@ static void runtime_created(struct shim *shim)
 	capture_free(&shim->runtime.stderr_capture);
 	shim->phase = PHASE_RUNNING;
 	send_report(shim, report_container_pid(container_pid));
-	/* After the report: the manager is waiting for it, not for syslog. */
+	/* After the report: the manager is waiting for it, not for syslog or
+	 * cgroups. The container cannot run out of memory before it is
+	 * started, which the manager does once it has read the report. Not
+	 * every container has a memory cgroup to watch: then the exit file
+	 * just never says "oomKilled". */
 	log_info(&shim->diag, "container %s created, pid %d", shim->args.container_id,
 		 (int)container_pid);
+	if (!shim->container_reaped && oom_watch_start(&shim->oom, container_pid) < 0)
+		log_debug(&shim->diag, "no OOM-kill count for pid %d: %m", (int)container_pid);
 
 	for (size_t i = 0; i < shim->inflight_count && !shim->container_reaped; i++) {
 		if (signal_container(shim, shim->inflight[i]) < 0)
