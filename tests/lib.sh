@@ -9,6 +9,8 @@
 #   - deletes (runc delete --force) every container the test launched,
 #   - waits for every shim daemon the test launched to exit, and fails the
 #     test if one is still alive (a stray daemon), killing it,
+#   - fails the test if any other process naming the test's directory in
+#     its command line is still there (a fake runtime, a helper), killing it,
 #   - fails the test if a zombie remains whose parent is the test shell,
 #     the suite shell or a shim,
 # and run_test fails it if ASan or UBSan wrote a report ($WORK/asan.*,
@@ -209,6 +211,15 @@ test_cleanup() {
 			fi
 		done <"$TEST_DIR/shims"
 	fi
+	# Anything else the test started names its directory in its command
+	# line (a fake runtime, a helper, a writer a runtime left): none may
+	# outlive the test.
+	if ! wait_for -t 3 no_process_in "$TEST_DIR/"; then
+		echo "FAILED: stray processes left behind, naming $TEST_DIR in their command lines:" >&2
+		pgrep -a -f -- "$TEST_DIR/" >&2
+		pkill -KILL -f -- "$TEST_DIR/"
+		bad=1
+	fi
 	if ! wait_for -t 3 zombie_free "$$" "$BASHPID"; then
 		echo "FAILED: zombies left behind (parent: the test shell $BASHPID, the suite $$ or a shim):" >&2
 		zombies "$$" "$BASHPID" >&2
@@ -267,6 +278,16 @@ shim_alive() {
 }
 shim_gone() {
 	! shim_alive "$1"
+}
+
+# no_process_in TEXT: no live process (zombies aside) has TEXT in its
+# command line.
+no_process_in() {
+	local pid
+	for pid in $(pgrep -f -- "$1"); do
+		[[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) == Z ]] || return 1
+	done
+	return 0
 }
 
 # zombies PID...: print the zombies whose parent is one of PID... or a shim.

@@ -153,7 +153,8 @@ attach_socket_mode_not_by_path() {
 	printf 'secret\n' >"$T/target"
 	chmod 0644 "$T/target"
 	mkdir "$T/sockets"
-	coproc RACER { "$REPO_ROOT/tests/path-racer" "$T/sockets" attach.sock "$T/target"; }
+	# exec: the coprocess is the racer itself, so killing it stops it.
+	coproc RACER { exec "$REPO_ROOT/tests/path-racer" "$T/sockets" attach.sock "$T/target"; }
 	racer=$RACER_PID
 	read -r -u "${RACER[0]}" line && [[ $line == ready ]] || fail "path-racer did not start"
 	for ((i = 0; i < 20; i++)); do
