@@ -1,7 +1,7 @@
 /* benchfleet.c: `benchhelp fleet`, the idle memory of many containers at
  * once (bench/run.sh's "idle memory at scale"). Its own file, beside
  * benchhelp.c's measurements of one container at a time; they share the
- * helpers in benchhelp.h. */
+ * helpers of benchutil.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -203,10 +203,10 @@ static void fleet_launch(struct fleet_member *m, int argc, char **template, cons
 	}
 	if (m->container_pid <= 0)
 		die("%s: the sync pipe said %s", m->id, len ? buf : "nothing");
-	status = wait_status(launcher);
+	status = wait_child(launcher);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		die("%s: launcher exited with wait status %#x", m->id, (unsigned)status);
-	m->daemon_pid = read_pid_file(pidfile, 5000);
+	m->daemon_pid = await_pid_file(pidfile, 5000);
 	{
 		char path[64], line[256];
 		long ppid = -1;

@@ -54,7 +54,7 @@ die() { say "$*"; exit 1; }
 [[ -x $CONMON ]] || die "$CONMON not found; apt-get install conmon"
 [[ -x $RUNC ]] || die "runc not found; apt-get install runc"
 [[ -x $ROOTFS/bin/busybox ]] || die "$ROOTFS is not prepared; run bundle-example/prepare.sh"
-command -v cc >/dev/null || die "cc not found (needed for bench/benchhelp.c and benchfleet.c)"
+command -v cc >/dev/null || die "cc not found (needed for the helper, bench/bench*.c)"
 RUNC=$(realpath -- "$RUNC")
 CONMON=$(realpath -- "$CONMON")
 SHIM=$(realpath -- "$SHIM")
@@ -96,7 +96,7 @@ else
 fi
 [[ $WORK_FS != tmpfs ]] || say "warning: $BASE_DIR is tmpfs; the logs should go to a disk (set BENCH_DIR)"
 HELPER=$WORK/benchhelp
-cc -std=gnu11 -O2 -Wall -Wextra -o "$HELPER" "$REPO/bench/benchhelp.c" "$REPO/bench/benchfleet.c"
+cc -std=gnu11 -O2 -Wall -Wextra -o "$HELPER" "$REPO/bench/benchhelp.c" "$REPO/bench/benchfleet.c" "$REPO/bench/benchutil.c"
 mkdir -p "$WORK/bundles" "$WORK/results"
 
 # ---- the workloads --------------------------------------------------------
