@@ -225,6 +225,12 @@ function dot_node(p,   i, fd, bg, c) {
 }
 
 END {
+	# Nodes by rank, then pid: the order the snapshot found them in
+	# depends on which of runc's children started first.
+	for (i = 2; i <= np; i++)
+		for (j = i; j > 1 && order(pids[j - 1]) > order(pids[j]); j--) {
+			tmp = pids[j - 1]; pids[j - 1] = pids[j]; pids[j] = tmp
+		}
 	# Who holds which pipe: the ends, matched by inode across processes.
 	for (i = 1; i <= np; i++) {
 		p = pids[i]
