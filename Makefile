@@ -18,9 +18,10 @@ MANDIR ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 # Debian packages: what the shim, shimctl and the demo need, and what the
-# tests need on top (Check, clang's libFuzzer, valgrind, graphviz, strace, mandoc).
+# tests need on top (Check, clang's libFuzzer, valgrind, graphviz, strace,
+# mandoc; podman, and Debian's conmon to hold our shim-conmon against).
 RUN_DEPS := runc busybox-static libsodium-dev pkg-config procps
-TEST_DEPS := check clang libclang-rt-14-dev valgrind graphviz strace mandoc
+TEST_DEPS := check clang libclang-rt-14-dev valgrind graphviz strace mandoc podman conmon
 
 PKG_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null)
@@ -34,13 +35,15 @@ ALL_CFLAGS = $(CFLAGS) -DSHIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANITIZE_LINK = $(SANITIZE) -static-libubsan
 
-SHIM_OBJS = shim.o args.o runtime.o io.o log.o oom.o util.o
+SHIM_OBJS = main.o shim.o args.o runtime.o io.o log.o oom.o util.o
+# podman's shim: the same core, started by conmon's flags (docs/podman.md).
+CONMON_OBJS = conmon-main.o conmon.o $(filter-out main.o args.o,$(SHIM_OBJS))
 SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 
 .PHONY: all deps run-deps check unit fuzz integration docs docs-check demo bench fresh-root install clean
 
-all: shim shimctl
+all: shim shim-conmon shimctl
 
 # The shim is linked statically. A container's shim lives as long as the
 # container, one per container: what each costs is the memory only it
@@ -56,6 +59,9 @@ build/dynamic/shim: $(SHIM_OBJS)
 	@mkdir -p build/dynamic
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS)
 
+shim-conmon: $(CONMON_OBJS)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $^ $(LDFLAGS)
+
 shimctl: $(SHIMCTL_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
@@ -68,6 +74,9 @@ build/asan/%.o: %.c $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -c -o $@ $<
 
 build/asan/shim: $(addprefix build/asan/,$(SHIM_OBJS))
+	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) -o $@ $^ $(LDFLAGS)
+
+build/asan/shim-conmon: $(addprefix build/asan/,$(CONMON_OBJS))
 	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) -o $@ $^ $(LDFLAGS)
 
 build/asan/shimctl: $(addprefix build/asan/,$(SHIMCTL_OBJS))
@@ -85,9 +94,10 @@ tests/pty-driver: tests/pty-driver.c
 tests/path-racer: tests/path-racer.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-UNIT_SOURCES = args.c runtime.c io.c log.c util.c
-tests/unit: tests/unit.c $(UNIT_SOURCES) $(HEADERS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) $(CHECK_CFLAGS) -I. -o $@ tests/unit.c $(UNIT_SOURCES) $(LDFLAGS) $(CHECK_LIBS)
+UNIT_SOURCES = args.c conmon.c runtime.c io.c log.c util.c
+tests/unit: tests/unit.c tests/unit-conmon.c $(UNIT_SOURCES) $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) $(CHECK_CFLAGS) -I. -o $@ tests/unit.c tests/unit-conmon.c \
+		$(UNIT_SOURCES) $(LDFLAGS) $(CHECK_LIBS)
 
 # libFuzzer targets for the parsers and framers, one file each in
 # tests/fuzz/ (what each checks is at its top), built with clang into
@@ -96,11 +106,11 @@ tests/unit: tests/unit.c $(UNIT_SOURCES) $(HEADERS)
 # kept in build/fuzz/corpus/NAME/, never in the repository.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS = args_parse log_frame json_escape config_terminal ctl_line flat_json attach_frames
+FUZZ_TARGETS = args_parse conmon_args log_frame json_escape config_terminal ctl_line flat_json attach_frames
 FUZZ_SANITIZE = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The core files the targets call, compiled once into an archive, so each
 # target links only the files it needs.
-FUZZ_CORE = args.c runtime.c io.c log.c util.c jsonread.c
+FUZZ_CORE = args.c conmon.c runtime.c io.c log.c util.c jsonread.c
 
 build/fuzz/core/%.o: %.c $(HEADERS)
 	@mkdir -p build/fuzz/core
@@ -139,10 +149,12 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 integration: deps
-	$(MAKE) all build/asan/shim build/asan/shimctl build/dynamic/shim tests/attach-probe tests/pty-driver \
-		tests/path-racer
+	$(MAKE) all build/asan/shim build/asan/shim-conmon build/asan/shimctl build/dynamic/shim \
+		tests/attach-probe tests/pty-driver tests/path-racer
 	bundle-example/prepare.sh
 	tests/integration.sh
+	tests/podman.sh
+	tests/podman.sh --conmon /usr/bin/conmon
 
 check: deps
 	$(MAKE) unit
@@ -195,4 +207,4 @@ install: all
 	install -m 0644 docs/man/shim.1 docs/man/shimctl.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
-	rm -rf *.o shim shimctl tests/unit tests/attach-probe tests/pty-driver tests/path-racer build
+	rm -rf *.o shim shim-conmon shimctl tests/unit tests/attach-probe tests/pty-driver tests/path-racer build

@@ -168,7 +168,13 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 	const char *sync_fd_text = NULL, *sync_fd_source = "--syncpipe-fd";
 	int option;
 
-	*args = (struct shim_args){ .runtime = "runc", .log_level = DIAG_INFO, .sync_fd = -1 };
+	*args = (struct shim_args){
+		.runtime = "runc",
+		.log_level = DIAG_INFO,
+		.sync_fd = -1,
+		.go_fd = -1,
+		.ready_fd = -1,
+	};
 	args->runtime_args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!args->runtime_args)
 		return usage_error(error, error_len, "out of memory");

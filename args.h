@@ -1,39 +1,13 @@
 /* args.h: the shim's command line (step 1). conman launches shimmy with
- * these flags, so ours accepts them unchanged. */
+ * these flags, so ours accepts them unchanged; main.c hands what they
+ * say to shim_launch. */
 #ifndef SHIM_ARGS_H
 #define SHIM_ARGS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "log.h"
-#include "util.h"
-
-struct shim_args {
-	const char *shim_pidfile;   /* --shimmy-pidfile: where the parent writes the daemon's PID */
-	const char *shim_logfile;   /* --shim-logfile: diagnostics here instead of syslog */
-	enum diag_level log_level;  /* --shimmy-log-level */
-	const char *runtime;        /* --runtime, default "runc" */
-	char **runtime_args;        /* --runtime-arg..., NULL-terminated */
-	size_t runtime_arg_count;
-	unsigned runtime_timeout;   /* --runtime-timeout SECONDS; 0: none */
-	const char *bundle;
-	const char *container_id;
-	const char *container_pidfile;
-	const char *container_logfile;
-	const char *container_exitfile;
-	const char *container_attachfile;
-	bool attach_seqpacket;      /* --attach-seqpacket: one frame per packet */
-	enum log_format log_format; /* --container-log-format, default shimmy */
-	unsigned long long log_size_max; /* --log-size-max: rotate past this; 0: never */
-	bool stdin_enabled;         /* --stdin */
-	bool stdin_once;            /* --stdin-once: close stdin when the first client is done
-	                             * (without --stdin, nothing to close: conman sends it so) */
-	bool terminal;              /* --terminal: the container's stdio is a pty */
-	bool no_subreaper;          /* --no-subreaper: for the workshop's lab 5 only */
-	const char *container_ctlfile; /* --container-ctlfile: control FIFO */
-	int sync_fd;                /* --syncpipe-fd or $_OCI_SYNCPIPE; -1 if neither */
-};
+#include "shim.h"
 
 enum args_result { ARGS_RUN, ARGS_HELP, ARGS_VERSION, ARGS_USAGE_ERROR };
 

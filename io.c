@@ -35,8 +35,8 @@
 /* Reads per wake-up before returning to epoll (see io_pump). */
 #define READS_PER_WAKEUP 16
 
-/* The attach protocol: one stream-id byte, then at most 32 KiB of data. */
-#define FRAME_DATA_MAX (32 * 1024)
+/* The attach protocol: one stream-id byte, then at most frame_data_max
+ * bytes of data (32 KiB for shimmy's clients). */
 /* The output ring (io.h): a client further behind than this is dropped,
  * not waited for. The ring is the most memory clients can cost, together.
  * (A test may build io.c with a smaller one.) */
@@ -117,6 +117,9 @@ void io_init(struct container_io *io)
 	io->stdin_fd = io->listen_fd = io->ctl_fd = -1;
 	io->listen_file.dir_fd = io->ctl_file.dir_fd = io->log.file.dir_fd = -1;
 	io->out.fd = io->err.fd = io->tty.fd = io->log.fd = -1;
+	io->frame_id[STREAM_STDOUT] = STREAM_STDOUT;
+	io->frame_id[STREAM_STDERR] = STREAM_STDERR;
+	io->frame_data_max = 32 * 1024;
 }
 
 int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, bool terminal)
@@ -124,6 +127,7 @@ int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, b
 	int stdin_pipe[2];
 
 	io->stdin_once = stdin_once;
+	io->terminal = terminal;
 	if (with_stdin) {
 		/* With a pty, stdin_fd will be a copy of the master. */
 		io->stdin_buf = buffer_map(STDIN_BUFFER_MAX);
@@ -160,6 +164,12 @@ int io_use_terminal(struct container_io *io, int master_fd)
 			return -1;
 	}
 	watch_set(io, EPOLL_CTL_ADD, master_fd, EPOLLIN, WATCH_TAG(WATCH_TTY, master_fd));
+	if (io->size_pending) {
+		struct winsize size = { .ws_col = io->pending_width, .ws_row = io->pending_height };
+		if (ioctl(master_fd, TIOCSWINSZ, &size) < 0)
+			log_warn(io->diag, "resize terminal to %ux%u: %m", size.ws_col, size.ws_row);
+		io->size_pending = false;
+	}
 	return 0;
 }
 
@@ -376,7 +386,7 @@ static void ring_store(struct container_io *io, uint64_t pos, const struct iovec
 	}
 }
 
-/* Send container output to every client, as frames of at most 32 KiB.
+/* Send container output to every client, as frames of frame_data_max.
  * A client that is caught up gets each frame straight away; what it
  * cannot take now, and every frame for a client already behind, is
  * stored in the ring for client_flush. So the ring's invariant holds:
@@ -385,12 +395,12 @@ static void ring_store(struct container_io *io, uint64_t pos, const struct iovec
  * the ring hold nothing, and be unmapped, while all clients keep up. */
 static void broadcast(struct container_io *io, enum stream_id stream, const char *data, size_t len)
 {
-	unsigned char stream_byte = (unsigned char)stream;
+	unsigned char stream_byte = io->frame_id[stream];
 
 	if (!io->clients)
 		return;
-	for (size_t pos = 0; pos < len; pos += FRAME_DATA_MAX) {
-		size_t chunk = len - pos < FRAME_DATA_MAX ? len - pos : FRAME_DATA_MAX;
+	for (size_t pos = 0; pos < len; pos += io->frame_data_max) {
+		size_t chunk = len - pos < io->frame_data_max ? len - pos : io->frame_data_max;
 		struct iovec frame[2] = { { &stream_byte, 1 }, { (char *)data + pos, chunk } };
 		struct msghdr message = { .msg_iov = frame, .msg_iovlen = 2 };
 		uint64_t frame_pos = io->ring.head;
@@ -823,6 +833,11 @@ static void ctl_apply(struct container_io *io, const char *line)
 			 io->ctl_file.path, line);
 		return;
 	}
+	if (io->ctl_height_first) {
+		unsigned first = width;
+		width = height;
+		height = first;
+	}
 	switch ((enum ctl_type)type) {
 	case CTL_CLOSE_STDIN:
 		io->stdin_close_pending = true;
@@ -830,7 +845,11 @@ static void ctl_apply(struct container_io *io, const char *line)
 			stdin_close(io);
 		break;
 	case CTL_RESIZE:
-		if (io->tty.fd < 0) {
+		if (io->tty.fd < 0 && io->terminal) {
+			io->size_pending = true;
+			io->pending_width = (unsigned short)width;
+			io->pending_height = (unsigned short)height;
+		} else if (io->tty.fd < 0) {
 			ctl_warn(io, "resize to %ux%u: the container has no terminal", width, height);
 		} else {
 			/* The kernel sends SIGWINCH to the pty's foreground group. */
@@ -840,7 +859,9 @@ static void ctl_apply(struct container_io *io, const char *line)
 		}
 		break;
 	case CTL_REOPEN_LOG:
-		if (log_writer_reopen(&io->log) < 0)
+		if (io->log.fd < 0)
+			ctl_warn(io, "reopen the container log: there is none");
+		else if (log_writer_reopen(&io->log) < 0)
 			log_error(io->diag, "reopen container log %s: %m", io->log.file.path);
 		break;
 	}

@@ -73,6 +73,7 @@ struct container_io {
 	/* With --terminal, out and err carry only runc's own output and the
 	 * container's stdio is the pty whose master is tty. */
 	struct output_stream out, err, tty;
+	bool terminal;            /* the pty is coming (or came) */
 	struct log_writer log;
 	struct output_ring ring;
 
@@ -87,6 +88,10 @@ struct container_io {
 	/* the attach socket */
 	int listen_fd;
 	bool attach_seqpacket;    /* SOCK_SEQPACKET: one frame, one packet */
+	/* Each frame's first byte, by stream_id (shimmy: 1 and 2; conmon: 2
+	 * and 3), and the most data a frame carries (a manager's read size). */
+	unsigned char frame_id[3];
+	size_t frame_data_max;
 	struct dir_file listen_file; /* its directory, held to bind and remove it */
 	struct attach_client *clients;
 	unsigned next_client_id;
@@ -95,6 +100,11 @@ struct container_io {
 	/* the control FIFO (--container-ctlfile) */
 	int ctl_fd;               /* opened read-write, so it never sees EOF */
 	struct dir_file ctl_file; /* its directory, held to remove it at the end */
+	bool ctl_height_first;    /* "TYPE HEIGHT WIDTH", as conmon reads them */
+	/* A resize that came before the terminal did (exec: the manager
+	 * sends the size first), applied when it comes. */
+	bool size_pending;
+	unsigned short pending_width, pending_height;
 	char ctl_line[128];
 	size_t ctl_len;
 	bool ctl_skipping;        /* discarding an over-long line up to its newline */
@@ -109,7 +119,8 @@ struct container_io {
  * original containerd-shim. */
 enum ctl_type { CTL_CLOSE_STDIN = 0, CTL_RESIZE = 1, CTL_REOPEN_LOG = 2 };
 
-/* Every fd closed (-1), so io_close is safe at any point. */
+/* Every fd closed (-1), so io_close is safe at any point; frames as
+ * shimmy's. */
 void io_init(struct container_io *io);
 
 /* Make the pipes: stdin (or /dev/null), stdout and stderr. Our ends are

@@ -256,6 +256,10 @@ size_t log_writer_frame(struct log_writer *log, enum stream_id stream, const cha
 	struct record_batch batch = { .log = log };
 	size_t full_len, partial_len, pos = 0;
 
+	/* Never opened: the manager keeps no log (conmon's "-l none"); the
+	 * output goes to attach clients only. */
+	if (log->fd < 0 && !log->stage)
+		return len;
 	if (log->dropped_unreported > 0)
 		log_writer_report_drops(log, now);
 	format_rfc3339(time_text, now);

@@ -71,7 +71,8 @@ int log_writer_report_drops(struct log_writer *log, const struct timespec *now);
  * line shorter than LOG_RECORD_MAX: the caller keeps it and presents it
  * again with the next bytes, so a line that arrives in pieces is one
  * record. With at_eof everything is consumed, an unfinished last line
- * becoming one record (a P record in k8s-file).
+ * becoming one record (a P record in k8s-file). A writer never opened
+ * (the manager keeps no log) consumes everything and writes nothing.
  * A failed write never stops the framing: the bytes of the records it
  * held are counted in dropped_bytes and write_errno says why, so the pipes
  * keep draining and the container never waits for the disk. */

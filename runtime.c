@@ -15,12 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "util.h"
 
 /* The predecessor, between fork and exec. Any failure here is written to
  * its stderr, which is the pipe the shim reads runc's errors from, so the
  * manager sees it like any runtime error. */
-static _Noreturn void exec_runtime_create(const struct runtime *rt, char **argv,
+static _Noreturn void exec_runtime(const struct runtime *rt, char **argv,
 					  const int stdio_fds[3], const sigset_t *child_mask,
 					  pid_t shim_pid)
 {
@@ -50,16 +51,30 @@ static _Noreturn void exec_runtime_create(const struct runtime *rt, char **argv,
 		dprintf(STDERR_FILENO, "shim: restore signal mask: %s\n", strerror(errno));
 		_exit(126);
 	}
+	if (rt->go_fd >= 0) {
+		char go;
+		ssize_t n;
+		do
+			n = read(rt->go_fd, &go, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1) {
+			dprintf(STDERR_FILENO, "shim: the manager closed the start pipe before saying go%s%s\n",
+				n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+			_exit(126);
+		}
+	}
 	execvp(rt->path, argv);
 	dprintf(STDERR_FILENO, "shim: exec runtime %s: %s\n", rt->path, strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask)
+int runtime_spawn(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask)
 {
-	/* RUNTIME [args...] create [--console-socket S] --bundle B --pid-file P ID NULL */
+	/* RUNTIME [args...] create [opts...] [--console-socket S] --bundle B --pid-file P ID NULL
+	 * RUNTIME [args...] exec [opts...] [--console-socket S --tty] --process SPEC --detach
+	 *	--pid-file P ID NULL */
 	size_t argc = 0;
-	char **argv = calloc(rt->arg_count + 10, sizeof(char *));
+	char **argv = calloc(rt->arg_count + rt->command_arg_count + 14, sizeof(char *));
 	pid_t shim_pid = getpid();
 
 	if (!argv)
@@ -67,20 +82,31 @@ int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigse
 	argv[argc++] = (char *)rt->path;
 	for (size_t i = 0; i < rt->arg_count; i++)
 		argv[argc++] = rt->args[i];
-	argv[argc++] = "create";
+	argv[argc++] = rt->exec_process_spec ? "exec" : "create";
+	for (size_t i = 0; i < rt->command_arg_count; i++)
+		argv[argc++] = rt->command_args[i];
 	if (rt->console_fd >= 0) {
 		argv[argc++] = "--console-socket";
 		argv[argc++] = rt->console_path;
+		/* exec's process spec also says so; runc checks they agree. */
+		if (rt->exec_process_spec)
+			argv[argc++] = "--tty";
 	}
-	argv[argc++] = "--bundle";
-	argv[argc++] = (char *)rt->bundle;
+	if (rt->exec_process_spec) {
+		argv[argc++] = "--process";
+		argv[argc++] = (char *)rt->exec_process_spec;
+		argv[argc++] = "--detach";
+	} else {
+		argv[argc++] = "--bundle";
+		argv[argc++] = (char *)rt->bundle;
+	}
 	argv[argc++] = "--pid-file";
 	argv[argc++] = (char *)rt->pidfile;
 	argv[argc++] = (char *)rt->container_id;
 
 	rt->pid = fork();
 	if (rt->pid == 0)
-		exec_runtime_create(rt, argv, stdio_fds, child_mask, shim_pid);
+		exec_runtime(rt, argv, stdio_fds, child_mask, shim_pid);
 	/* The child does this too; whichever runs first, the group exists
 	 * before we could need to kill it. (EACCES once it has exec'd.) */
 	if (rt->pid > 0)
@@ -496,3 +522,14 @@ char *format_exit_file(int wait_status, const struct timespec *at, bool oom_kill
 			      at_text, WEXITSTATUS(wait_status), dropped);
 	return ok < 0 ? NULL : json;
 }
+
+const struct dialect shimmy_dialect = {
+	.report_pid = report_container_pid,
+	.report_failure = report_runtime_failure,
+	.report_error = report_shim_error,
+	.format_exit = format_exit_file,
+	.stdout_frame_id = STREAM_STDOUT,
+	.stderr_frame_id = STREAM_STDERR,
+	.frame_data_max = 32 * 1024,
+	.ctl_height_first = false,
+};

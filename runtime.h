@@ -15,6 +15,14 @@ struct runtime {
 	const char *path;          /* "runc", or a path */
 	char **args;               /* runtime flags placed before "create" */
 	size_t arg_count;
+	char **command_args;       /* flags placed after "create" or "exec" */
+	size_t command_arg_count;
+	/* Set: `runc exec --process SPEC --detach` into the running container
+	 * ID, and the "container" we report and wait for is that process. */
+	const char *exec_process_spec;
+	/* >= 0: the predecessor reads one byte here before it execs runc (a
+	 * manager that must attach first says when; see conmon.c). */
+	int go_fd;
 	const char *bundle;
 	const char *container_id;
 	const char *pidfile;       /* where runc writes the container's PID */
@@ -32,10 +40,11 @@ struct runtime {
 
 /* Fork the predecessor: it puts stdio_fds on 0, 1 and 2, restores
  * child_mask and execs `RUNTIME [args...] create --bundle B --pid-file P ID`
- * in a process group of its own (so a runtime that times out is killed
- * with whatever it started). Returns 0 with rt->pid set, or -1 if the
- * fork failed. */
-int runtime_spawn_create(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask);
+ * (or, with exec_process_spec, `RUNTIME [args...] exec --process SPEC
+ * --detach --pid-file P ID`) in a process group of its own (so a runtime
+ * that times out is killed with whatever it started). Returns 0 with
+ * rt->pid set, or -1 if the fork failed. */
+int runtime_spawn(struct runtime *rt, const int stdio_fds[3], const sigset_t *child_mask);
 
 /* --terminal: make the private directory and socket that runc is told
  * about with --console-socket. */
@@ -53,6 +62,32 @@ void console_socket_close(struct runtime *rt);
  * the OCI spec defaults. -1 with EINVAL if the value is not a bool, with
  * EBADMSG if the text is not JSON (for runc to report). */
 int config_wants_terminal(const char *config_json, bool *terminal);
+
+/* How a manager reads what the shim tells it. The five steps are the
+ * same for every manager; the words differ. shimmy_dialect (below) is
+ * conman's; a front end for another manager brings its own (conmon.c). */
+struct dialect {
+	/* The sync pipe's one message: the container's PID, runc's failure,
+	 * or the shim's own error. Each returns a malloc'd string, or NULL
+	 * when out of memory. */
+	char *(*report_pid)(pid_t container_pid);
+	char *(*report_failure)(int wait_status, bool timed_out, unsigned timeout_seconds,
+				const char *runtime_stderr, size_t len);
+	char *(*report_error)(const char *message);
+	/* For a manager that attaches before the process starts (conmon's
+	 * exec): the attach socket and control FIFO are there. NULL: never. */
+	char *(*report_ready)(void);
+	/* The exit file's content (see format_exit_file). */
+	char *(*format_exit)(int wait_status, const struct timespec *at, bool oom_killed,
+			     unsigned long long log_dropped_bytes);
+	/* Attach frames: the byte naming each stream, and the most data one
+	 * frame carries. */
+	unsigned char stdout_frame_id, stderr_frame_id;
+	size_t frame_data_max;
+	bool ctl_height_first;   /* control lines say "TYPE HEIGHT WIDTH" */
+};
+
+extern const struct dialect shimmy_dialect;
 
 /* The sync-pipe messages, as shimmy words them. Each returns a malloc'd
  * NUL-terminated JSON object, or NULL when out of memory. */

@@ -1,7 +1,8 @@
 /* shim.c: the shim's life, top to bottom.
  *
- *   1. main: the short-lived parent validates its flags, forks the daemon,
- *      writes the daemon's PID to --shimmy-pidfile and exits at once.
+ *   1. shim_launch: once main (main.c) has read the flags, the
+ *      short-lived parent forks the daemon, writes the daemon's PID to
+ *      --shimmy-pidfile and exits at once.
  *   2. run_daemon: setsid, stdio to /dev/null, child subreaper, signals
  *      read from a signalfd.
  *   3. It forks the predecessor that execs `runc create` (runtime.c), with
@@ -12,7 +13,9 @@
  *      when the container exits writes the exit file and exits.
  *
  * Steps 3 to 5 are one epoll loop over the signalfd and the pipes; the
- * daemon's phase (CREATING, RUNNING, EXITED) says what each event means. */
+ * daemon's phase (CREATING, RUNNING, EXITED) says what each event means.
+ * What the manager is told is worded by a dialect (runtime.h): shimmy's
+ * for conman; a front end for another manager brings its own. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +33,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "args.h"
 #include "io.h"
 #include "oom.h"
 #include "runtime.h"
+#include "shim.h"
 #include "util.h"
 
 enum phase {
@@ -46,6 +49,7 @@ enum phase {
 
 struct shim {
 	struct shim_args args;
+	const struct dialect *dialect; /* how the manager reads reports and exit files */
 	struct diag diag;
 	struct runtime runtime;
 	struct container_io io;
@@ -83,6 +87,7 @@ struct shim {
 };
 
 static void handle_container_exit(struct shim *shim, int status);
+static _Noreturn void shim_exit(struct shim *shim, int status);
 static bool runtime_has_exited(struct shim *shim);
 
 /* Send one message on the sync pipe and close it: the manager reads until
@@ -125,11 +130,11 @@ static _Noreturn void vfail_before_running(struct shim *shim, const char *fmt, v
 
 	vsnprintf(message, sizeof(message), fmt, ap);
 	log_error(&shim->diag, "%s", message);
-	send_report(shim, report_shim_error(message));
+	send_report(shim, shim->dialect->report_error(message));
 	console_socket_close(&shim->runtime);
 	status_file_abandon(&shim->exit_file);
 	io_close(&shim->io); /* removes the attach socket and FIFO if made */
-	exit(1);
+	shim_exit(shim, 1);
 }
 
 static _Noreturn void fail_before_running(struct shim *shim, const char *fmt, ...)
@@ -268,20 +273,14 @@ static void runtime_created(struct shim *shim)
 	/* Every file is opened before the report, so a manager told "running"
 	 * is never told later that the output had nowhere to go, or that the
 	 * exit status could not be kept. */
-	if (log_writer_open(&shim->io.log, shim->args.container_logfile, shim->args.log_format,
+	if (shim->args.container_logfile &&
+	    log_writer_open(&shim->io.log, shim->args.container_logfile, shim->args.log_format,
 			    shim->args.log_size_max) < 0)
 		fail_after_create(shim, "open container log %s: %s", shim->args.container_logfile,
 				  file_error(errno));
 	if (status_file_begin(&shim->exit_file, shim->args.container_exitfile, 0644) < 0)
 		fail_after_create(shim, "prepare exit file %s (as %s.tmp, renamed at the exit): %m",
 				  shim->args.container_exitfile, shim->args.container_exitfile);
-	/* Listening before the report lets a manager attach the moment it
-	 * learns the PID. */
-	if (shim->args.container_attachfile &&
-	    io_attach_listen(&shim->io, shim->args.container_attachfile,
-			     shim->args.attach_seqpacket) < 0)
-		fail_after_create(shim, "listen on attach socket %s: %m",
-				  shim->args.container_attachfile);
 	if (shim->args.terminal) {
 		int master_fd;
 		if (console_socket_receive(&shim->runtime, &master_fd) < 0)
@@ -293,10 +292,6 @@ static void runtime_created(struct shim *shim)
 		if (io_use_terminal(&shim->io, master_fd) < 0)
 			fail_after_create(shim, "use the container's terminal: %m");
 	}
-	if (shim->args.container_ctlfile && io_ctl_open(&shim->io, shim->args.container_ctlfile) < 0)
-		fail_after_create(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
-				  errno == EEXIST ? "the path holds something else than a FIFO of ours"
-						  : strerror(errno));
 	/* What runc printed while creating (warnings, say) goes to the log as
 	 * it would have, had the log been open then. */
 	io_replay_capture(&shim->io, &shim->io.out, &shim->runtime.stdout_capture);
@@ -304,7 +299,7 @@ static void runtime_created(struct shim *shim)
 	capture_free(&shim->runtime.stdout_capture);
 	capture_free(&shim->runtime.stderr_capture);
 	shim->phase = PHASE_RUNNING;
-	send_report(shim, report_container_pid(container_pid));
+	send_report(shim, shim->dialect->report_pid(container_pid));
 	/* After the report: the manager is waiting for it, not for syslog or
 	 * cgroups. The container cannot run out of memory before it is
 	 * started, which the manager does once it has read the report. Not
@@ -312,7 +307,8 @@ static void runtime_created(struct shim *shim)
 	 * just never says "oomKilled". */
 	log_info(&shim->diag, "container %s created, pid %d", shim->args.container_id,
 		 (int)container_pid);
-	if (!shim->container_reaped && oom_watch_start(&shim->oom, container_pid) < 0)
+	if (!shim->container_reaped && !shim->args.exec_process_spec &&
+	    oom_watch_start(&shim->oom, container_pid) < 0)
 		log_debug(&shim->diag, "no OOM-kill count for pid %d: %m", (int)container_pid);
 
 	for (size_t i = 0; i < shim->inflight_count && !shim->container_reaped; i++) {
@@ -354,11 +350,14 @@ static void runtime_exited(struct shim *shim, int status)
 	runtime_stderr = capture_render(&runtime->stderr_capture, &len);
 	log_error(&shim->diag, "runtime %s create failed (wait status %#x): %.*s", runtime->path,
 		  (unsigned)status, (int)len, runtime_stderr ? runtime_stderr : "");
-	send_report(shim, report_runtime_failure(status, runtime->timed_out, runtime->timeout_seconds,
-						 runtime_stderr ? runtime_stderr : "", len));
+	send_report(shim, shim->dialect->report_failure(status, runtime->timed_out,
+							runtime->timeout_seconds,
+							runtime_stderr ? runtime_stderr : "", len));
 	free(runtime_stderr);
 	console_socket_close(runtime);
-	exit(1);
+	status_file_abandon(&shim->exit_file);
+	io_close(&shim->io); /* removes the attach socket and FIFO */
+	shim_exit(shim, 1);
 }
 
 /* --runtime-timeout has passed and runc is still creating: kill it, and
@@ -622,8 +621,12 @@ static _Noreturn void finish(struct shim *shim)
 	}
 	log_writer_close(&shim->io.log);
 	close_fd(&shim->container_pidfd);
-	exit_json = format_exit_file(shim->container_status, &shim->exited_at, shim->oom_killed,
-				     dropped);
+	/* A manager that learns of the OOM kill from a file of its own
+	 * (podman's <bundle>/oom) finds it there before the exit file. */
+	if (shim->oom_killed && shim->args.oom_file && touch_file(shim->args.oom_file) < 0)
+		log_error(&shim->diag, "make OOM file %s: %m", shim->args.oom_file);
+	exit_json = shim->dialect->format_exit(shim->container_status, &shim->exited_at,
+					       shim->oom_killed, dropped);
 	if (!exit_json)
 		log_error(&shim->diag, "format exit file: out of memory");
 	else if (status_file_commit(&shim->exit_file, exit_json, strlen(exit_json)) < 0)
@@ -635,23 +638,75 @@ static _Noreturn void finish(struct shim *shim)
 	/* Clients see the connection close only now, when the exit file can
 	 * tell them how the container ended. */
 	io_close(&shim->io);
-	args_free(&shim->args);
-	exit(0);
+	shim_exit(shim, 0);
+}
+
+/* The end of every daemon, after a failure too: a manager that asked for
+ * an exit command (podman's `container cleanup`) has it run now, and
+ * waited for, so the manager's state is settled when the shim is gone.
+ * It gets the manager's environment and our /dev/null stdio, no other
+ * fd, and no subreaper: what it leaves behind is not ours to reap. */
+static _Noreturn void shim_exit(struct shim *shim, int status)
+{
+	pid_t pid;
+	int command_status;
+
+	if (!shim->args.exit_command)
+		exit(status);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 0) < 0)
+		log_warn(&shim->diag, "stop being a subreaper: %m");
+	pid = fork();
+	if (pid < 0) {
+		log_error(&shim->diag, "fork exit command %s: %m", shim->args.exit_command[0]);
+		exit(status);
+	}
+	if (pid == 0) {
+		if (close_range(3, ~0U, 0) < 0 || sigprocmask(SIG_SETMASK, &shim->child_mask, NULL) < 0)
+			_exit(126);
+		if (shim->args.exit_delay > 0)
+			sleep(shim->args.exit_delay);
+		execv(shim->args.exit_command[0], shim->args.exit_command);
+		_exit(127);
+	}
+	log_debug(&shim->diag, "exit command %s started as pid %d", shim->args.exit_command[0],
+		  (int)pid);
+	while (waitpid(pid, &command_status, 0) < 0) {
+		if (errno != EINTR) {
+			log_error(&shim->diag, "wait for exit command pid %d: %m", (int)pid);
+			exit(status);
+		}
+	}
+	if (!WIFEXITED(command_status) || WEXITSTATUS(command_status) != 0)
+		log_warn(&shim->diag, "exit command %s ended with wait status %#x",
+			 shim->args.exit_command[0], (unsigned)command_status);
+	exit(status);
 }
 
 /* Step 2: detach from the manager so the container outlives it. */
 static void become_daemon(struct shim *shim)
 {
-	int null_fd;
+	/* The manager's pipes we keep: the sync pipe, and a front end's
+	 * start and ready pipes. */
+	int *kept[] = { &shim->sync_fd, &shim->args.go_fd, &shim->args.ready_fd };
+	int kept_fds[3], kept_count = 0, null_fd;
 
 	if (setsid() < 0)
 		fail_before_running(shim, "setsid: %m");
-	/* Keep the sync pipe clear of 0-2, which /dev/null is about to take. */
-	if (shim->sync_fd >= 0 && shim->sync_fd <= 2) {
-		int moved = fcntl(shim->sync_fd, F_DUPFD_CLOEXEC, 3);
-		if (moved < 0)
-			fail_before_running(shim, "move sync pipe fd %d: %m", shim->sync_fd);
-		shim->sync_fd = moved;
+	/* Keep them clear of 0-2, which /dev/null is about to take, and
+	 * close-on-exec: none of them is for runc or the container. */
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		int fd = *kept[i];
+		if (fd < 0)
+			continue;
+		if (fd <= 2) {
+			int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+			if (moved < 0)
+				fail_before_running(shim, "move the manager's fd %d: %m", fd);
+			*kept[i] = fd = moved;
+		} else if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+			fail_before_running(shim, "mark the manager's fd %d close-on-exec: %m", fd);
+		}
+		kept_fds[kept_count++] = fd;
 	}
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd < 0)
@@ -664,18 +719,9 @@ static void become_daemon(struct shim *shim)
 	/* Whatever else the manager left open is closed: it must not reach
 	 * runc and the container (only 0, 1 and 2 may), nor stay open here,
 	 * where a manager waiting for EOF on a pipe of its own would wait as
-	 * long as the container runs. The sync pipe stays, close-on-exec. */
-	if (shim->sync_fd >= 0) {
-		if (fcntl(shim->sync_fd, F_SETFD, FD_CLOEXEC) < 0)
-			fail_before_running(shim, "mark sync pipe fd %d close-on-exec: %m",
-					    shim->sync_fd);
-		if (shim->sync_fd > 3 && close_range(3, (unsigned)shim->sync_fd - 1, 0) < 0)
-			fail_before_running(shim, "close inherited fds: %m");
-		if (close_range((unsigned)shim->sync_fd + 1, ~0U, 0) < 0)
-			fail_before_running(shim, "close inherited fds: %m");
-	} else if (close_range(3, ~0U, 0) < 0) {
+	 * long as the container runs. */
+	if (close_fds_except(kept_fds, (size_t)kept_count) < 0)
 		fail_before_running(shim, "close inherited fds: %m");
-	}
 	/* Orphans of the container, and the container itself once runc
 	 * exits, become our children: we reap them and see the exit. */
 	if (!shim->args.no_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -728,12 +774,16 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 		.bundle = shim->args.bundle,
 		.container_id = shim->args.container_id,
 		.pidfile = shim->args.container_pidfile,
+		.command_args = shim->args.runtime_command_args,
+		.command_arg_count = shim->args.runtime_command_arg_count,
+		.exec_process_spec = shim->args.exec_process_spec,
 		.console_fd = -1,
 		.timeout_seconds = shim->args.runtime_timeout,
 	};
 	/* stdio first: with 0-2 taken by /dev/null, no fd we open later can
 	 * land there and be clobbered. Until diag_open, failures go to syslog. */
 	become_daemon(shim);
+	shim->runtime.go_fd = shim->args.go_fd; /* where become_daemon kept it */
 	if (diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level) < 0)
 		log_error(&shim->diag, "--shim-logfile %s: %s; logging to syslog instead",
 			  shim->args.shim_logfile, file_error(errno));
@@ -750,6 +800,10 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	/* Step 3: the container's stdio, then runc create. */
 	shim->io.epoll_fd = shim->epoll_fd;
 	shim->io.diag = &shim->diag;
+	shim->io.frame_id[STREAM_STDOUT] = shim->dialect->stdout_frame_id;
+	shim->io.frame_id[STREAM_STDERR] = shim->dialect->stderr_frame_id;
+	shim->io.frame_data_max = shim->dialect->frame_data_max;
+	shim->io.ctl_height_first = shim->dialect->ctl_height_first;
 	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once,
 			    shim->args.terminal) < 0)
 		fail_before_running(shim, "create stdio pipes: %m");
@@ -766,8 +820,29 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	}
 	if (shim->args.terminal && console_socket_listen(&shim->runtime) < 0)
 		fail_before_running(shim, "make console socket in /tmp: %m");
-	if (runtime_spawn_create(&shim->runtime, shim->io.child_fds, &shim->child_mask) < 0)
+	/* The attach socket and the control FIFO are there before runc is:
+	 * a manager may connect the moment it learns the PID, or before the
+	 * process starts (the ready message), and resize its terminal then. */
+	if (shim->args.container_attachfile &&
+	    io_attach_listen(&shim->io, shim->args.container_attachfile,
+			     shim->args.attach_seqpacket) < 0)
+		fail_before_running(shim, "listen on attach socket %s: %m",
+				    shim->args.container_attachfile);
+	if (shim->args.container_ctlfile && io_ctl_open(&shim->io, shim->args.container_ctlfile) < 0)
+		fail_before_running(shim, "make control FIFO %s: %s", shim->args.container_ctlfile,
+				    errno == EEXIST ? "the path holds something else than a FIFO of ours"
+						    : strerror(errno));
+	if (shim->args.ready_fd >= 0) {
+		char *ready = shim->dialect->report_ready ? shim->dialect->report_ready() : NULL;
+		if (!ready || write_all(shim->args.ready_fd, ready, strlen(ready)) < 0)
+			fail_before_running(shim, "tell the manager the attach socket is ready: %s",
+					    ready ? strerror(errno) : "out of memory");
+		free(ready);
+		close_fd(&shim->args.ready_fd);
+	}
+	if (runtime_spawn(&shim->runtime, shim->io.child_fds, &shim->child_mask) < 0)
 		fail_before_running(shim, "fork runtime %s: %m", shim->runtime.path);
+	close_fd(&shim->runtime.go_fd); /* the predecessor's to read */
 	/* Our copies of runc's ends would keep the pipes open after the
 	 * container closes them, and we would never see EOF. */
 	io_close_child_ends(&shim->io);
@@ -796,10 +871,17 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	finish(shim);
 }
 
-int main(int argc, char **argv)
+int shim_launch(struct shim_args *args, const struct dialect *dialect)
 {
 	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
-	struct shim shim = {
+	struct shim shim; /* the daemon's, for its whole life: run_daemon never returns */
+	struct status_file pid_file = { .file.dir_fd = -1, .fd = -1 };
+	sigset_t handled;
+	pid_t daemon_pid;
+
+	shim = (struct shim){
+		.args = *args,
+		.dialect = dialect,
 		.diag = { .fd = -1, .min_level = DIAG_INFO },
 		.signal_fd = -1,
 		.epoll_fd = -1,
@@ -809,37 +891,14 @@ int main(int argc, char **argv)
 		.oom = { .fd = -1 },
 		.exit_file = { .file.dir_fd = -1, .fd = -1 },
 	};
-	struct status_file pid_file = { .file.dir_fd = -1, .fd = -1 };
-	sigset_t handled;
-	char error[512];
-	pid_t daemon_pid;
-
 	io_init(&shim.io);
 	shim.runtime.console_fd = -1;
-
-	switch (args_parse(&shim.args, argc, argv, error, sizeof(error))) {
-	case ARGS_HELP:
-		fputs(shim_usage, stdout);
-		args_free(&shim.args);
-		return 0;
-	case ARGS_VERSION:
-		puts("shim " SHIM_VERSION);
-		args_free(&shim.args);
-		return 0;
-	case ARGS_USAGE_ERROR:
-		fprintf(stderr, "shim: %s\n", error);
-		args_free(&shim.args);
-		return 2;
-	case ARGS_RUN:
-		break;
-	}
 
 	/* The pid file is begun before the fork, so a directory that cannot
 	 * take it ends the shim here, with nothing forked; after the fork
 	 * only its PID is written in. */
-	if (shim.args.shim_pidfile && status_file_begin(&pid_file, shim.args.shim_pidfile, 0644) < 0) {
-		fprintf(stderr, "shim: --shimmy-pidfile %s: %s\n", shim.args.shim_pidfile, strerror(errno));
-		args_free(&shim.args);
+	if (args->shim_pidfile && status_file_begin(&pid_file, args->shim_pidfile, 0644) < 0) {
+		fprintf(stderr, "shim: pid file %s: %s\n", args->shim_pidfile, strerror(errno));
 		return 1;
 	}
 
@@ -861,11 +920,11 @@ int main(int argc, char **argv)
 	if (daemon_pid == 0)
 		run_daemon(&shim, &handled);
 
-	if (shim.args.shim_pidfile) {
+	if (args->shim_pidfile) {
 		char pid_text[32];
 		int len = snprintf(pid_text, sizeof(pid_text), "%d", (int)daemon_pid);
 		if (status_file_commit(&pid_file, pid_text, (size_t)len) < 0) {
-			fprintf(stderr, "shim: write --shimmy-pidfile %s: %s\n", shim.args.shim_pidfile,
+			fprintf(stderr, "shim: write pid file %s: %s\n", args->shim_pidfile,
 				strerror(errno));
 			/* A manager that cannot find the shim cannot manage it.
 			 * (Rare: the file was begun, and room for it reserved.) */
@@ -873,6 +932,5 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	args_free(&shim.args);
 	return 0;
 }

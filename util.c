@@ -567,3 +567,31 @@ void diag_log(const struct diag *diag, enum diag_level level, const char *fmt, .
 	}
 	errno = saved_errno;
 }
+
+int close_fds_except(const int *kept, size_t count)
+{
+	unsigned from = 3;
+
+	/* Ascending, one range between each two kept fds. */
+	for (;;) {
+		unsigned next = ~0U;
+		for (size_t i = 0; i < count; i++)
+			if (kept[i] >= (int)from && (unsigned)kept[i] < next)
+				next = (unsigned)kept[i];
+		if (next > from && close_range(from, next == ~0U ? ~0U : next - 1, 0) < 0)
+			return -1;
+		if (next == ~0U)
+			return 0;
+		from = next + 1;
+	}
+}
+
+int touch_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -1;
+	close_fd(&fd);
+	return 0;
+}

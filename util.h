@@ -140,4 +140,11 @@ void diag_log(const struct diag *diag, enum diag_level level, const char *fmt, .
 #define log_info(d, ...) do { diag_log((d), DIAG_INFO, __VA_ARGS__); } while (0)
 #define log_debug(d, ...) do { diag_log((d), DIAG_DEBUG, __VA_ARGS__); } while (0)
 
+/* Close every fd from 3 up but those in kept (any order; < 3 ignored). */
+int close_fds_except(const int *kept, size_t count);
+
+/* Create path, empty, if it is not there (O_NOFOLLOW: never through a
+ * symlink planted at it). */
+int touch_file(const char *path);
+
 #endif

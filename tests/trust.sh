@@ -293,7 +293,7 @@ shim_pidfile_checked_before_the_fork() {
 	shim_flags "$id" "$T/bundle"
 	"$SHIM" "${SHIM_FLAGS[@]}" --shimmy-pidfile "$T/missing/shim.pid" >"$T/out" 2>"$T/err" || rc=$?
 	assert_eq 1 "$rc" "exit status"
-	assert_eq "shim: --shimmy-pidfile $T/missing/shim.pid: No such file or directory" "$(<"$T/err")" "stderr"
+	assert_eq "shim: pid file $T/missing/shim.pid: No such file or directory" "$(<"$T/err")" "stderr"
 	assert_no_file "$T/shim.log" "shim log (the daemon opens it first thing)"
 	if "$RUNC" state "$id" >/dev/null 2>&1; then
 		fail "runc knows container $id: runc was started"

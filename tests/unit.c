@@ -29,6 +29,8 @@
 #include "runtime.h"
 #include "util.h"
 
+Suite *conmon_suite(void);
+
 /* Every test gets this long before Check gives up on it. */
 #define TEST_TIMEOUT_SECONDS 60
 
@@ -2638,6 +2640,7 @@ int main(void)
 	srunner_add_suite(runner, log_suite());
 	srunner_add_suite(runner, diag_level_suite());
 	srunner_add_suite(runner, control_suite());
+	srunner_add_suite(runner, conmon_suite()); /* tests/unit-conmon.c */
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);
