@@ -38,7 +38,7 @@ SANITIZE_LINK = $(SANITIZE) -static-libubsan
 SHIM_OBJS = main.o shim.o args.o runtime.o io.o log.o oom.o util.o
 # podman's shim: the same core, started by conmon's flags (docs/podman.md).
 CONMON_OBJS = conmon-main.o conmon.o $(filter-out main.o args.o,$(SHIM_OBJS))
-SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o jsonread.o util.o
+SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o shimctl-exec.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 
 .PHONY: all deps run-deps check unit fuzz integration docs docs-check demo bench fresh-root install clean
@@ -203,7 +203,7 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 shim shimctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 shim shim-conmon shimctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 docs/man/shim.1 docs/man/shimctl.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:

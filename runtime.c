@@ -523,7 +523,14 @@ char *format_exit_file(int wait_status, const struct timespec *at, bool oom_kill
 	return ok < 0 ? NULL : json;
 }
 
+/* For --ready-fd: shimmy has no such message; this one is ours. */
+static char *report_ready(void)
+{
+	return strdup("{\"kind\":\"ready\"}");
+}
+
 const struct dialect shimmy_dialect = {
+	.report_ready = report_ready,
 	.report_pid = report_container_pid,
 	.report_failure = report_runtime_failure,
 	.report_error = report_shim_error,

@@ -511,20 +511,125 @@ static enum attach_end attach_loop(struct attach *a)
 	}
 }
 
-/* shimctl attach [--detach-keys KEYS] ID: copy our stdin to the
- * container's, its stdout and stderr to ours, until the shim hangs up;
- * then exit as the container did, once the exit file says how. When the
- * container has a terminal and so do we, our terminal goes raw and
- * follows the size of ours; the detach keys leave it running. */
+/* The session on a connected attach socket (ours to close): copy our
+ * stdin to the process's, its stdout and stderr to ours, until the shim
+ * hangs up; then the process's exit status, once its exit file says how.
+ * When it has a terminal and so do we, our terminal goes raw and follows
+ * the size of ours; the detach keys (already checked) leave it running.
+ * Shared by attach and exec: c is the container, or exec's session. */
+int attach_connected(const struct container *c, const char *operation, int sock, bool terminal,
+		     const char *keys)
+{
+	char exit_text[1024];
+	struct detach_keys detach;
+	struct attach *a;
+	enum attach_end end;
+	int status = 1;
+
+	a = calloc(1, sizeof(*a)); /* 64 KiB of buffers: not on the stack */
+	if (!a) {
+		close_fd(&sock);
+		return fail(1, "%s %s: out of memory", operation, c->id);
+	}
+	a->c = c;
+	a->sock = sock;
+	a->signal_fd = -1;
+
+	/* Raw mode only when both ends are terminals: the process's and
+	 * ours. Otherwise the bytes are copied as they are. */
+	end = ATTACH_ONGOING;
+	if (terminal && isatty(STDIN_FILENO) && detach_keys_parse(keys, &detach) == 0) {
+		a->detach = detach; /* calloc left detaching off */
+		end = attach_terminal_setup(a);
+	}
+	if (end == ATTACH_ONGOING)
+		end = attach_loop(a);
+	/* Every way out of the session goes through here: the terminal first. */
+	attach_end_terminal(a);
+
+	switch (end) {
+	case ATTACH_FAILED:
+		errno = a->error;
+		fail(1, "%s %s: %s: %m", operation, c->id, a->what);
+		goto out;
+	case ATTACH_SIGNALED:
+		status = 128 + a->end_signal; /* as if the signal had killed us */
+		goto out;
+	case ATTACH_DETACHED:
+		fprintf(stderr, "\ndetached from %s\n", c->id);
+		status = 0;
+		goto out;
+	case ATTACH_ONGOING: /* not returned by attach_loop */
+	case ATTACH_CLOSED:
+		break;
+	}
+
+	/* The shim closes its clients after writing the exit file, so it is
+	 * normally there already. If it does not come, the shim dropped us
+	 * (a client too far behind) and the process runs on. */
+	close_fd(&a->sock);
+	switch (wait_for_exit(c, ATTACH_EXIT_WAIT_MS)) {
+	case CONTAINER_EXITED:
+		status = exit_file_status(c, operation, exit_text, sizeof(exit_text));
+		if (status < 0)
+			status = 1;
+		break;
+	case CONTAINER_RUNNING:
+		fail(0, "%s %s: the shim closed the connection; the process is still "
+			"running (see %s)",
+		     operation, c->id, c->shim_log_path);
+		status = 0;
+		break;
+	case CONTAINER_LOST:
+		fail_lost(c, operation);
+		break;
+	}
+out:
+	attach_end_terminal(a);
+	close_fd(&a->sock);
+	free(a);
+	return status;
+}
+
+/* Detach keys as given, checked: 0, or the usage error's exit status. */
+int check_detach_keys(const char *operation, const char *id, const char *keys)
+{
+	struct detach_keys detach;
+
+	if (detach_keys_parse(keys, &detach) < 0)
+		return fail(2, "%s %s: --detach-keys %s: use comma-separated keys, each "
+			       "one character, ctrl-X (X in a-z @ [ \\ ] ^ _) or DEL, "
+			       "e.g. ctrl-p,ctrl-q",
+			    operation, id, keys);
+	return 0;
+}
+
+/* Connect a SOCK_SEQPACKET socket to the shim's attach socket at path:
+ * the socket, or -1 after saying why. */
+int attach_socket_connect(const struct container *c, const char *operation, const char *path)
+{
+	int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (sock < 0)
+		return fail(-1, "%s %s: socket: %m", operation, c->id);
+	/* The shim removes its socket when it exits; a shim that died
+	 * leaves one that refuses. */
+	if (connect_unix(sock, path) < 0) {
+		fail_unreachable(c, operation, "connect to", path);
+		close_fd(&sock);
+		return -1;
+	}
+	return sock;
+}
+
+/* shimctl attach [--detach-keys KEYS] ID: attach_connected, on the
+ * container's attach socket; then exit as the container did. */
 int cmd_attach(int argc, char **argv)
 {
 	const char *id = NULL, *keys = DEFAULT_DETACH_KEYS;
-	char socket_path[PATH_MAX], exit_text[1024];
-	struct detach_keys detach;
-	struct attach *a = NULL;
-	enum attach_end end;
+	char socket_path[PATH_MAX];
 	struct container c;
-	int status;
+	int status, sock;
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--detach-keys") == 0 && i + 1 < argc)
@@ -540,98 +645,23 @@ int cmd_attach(int argc, char **argv)
 	}
 	if (!id)
 		return fail(2, "attach: usage: shimctl attach [--detach-keys KEYS] ID");
-	if (detach_keys_parse(keys, &detach) < 0)
-		return fail(2, "attach %s: --detach-keys %s: use comma-separated keys, each "
-			       "one character, ctrl-X (X in a-z @ [ \\ ] ^ _) or DEL, "
-			       "e.g. ctrl-p,ctrl-q",
-			    id, keys);
+	status = check_detach_keys("attach", id, keys);
+	if (status != 0)
+		return status;
 	status = open_container(&c, "attach", id, true);
 	if (status != 0)
 		return status;
-
-	a = calloc(1, sizeof(*a)); /* 64 KiB of buffers: not on the stack */
-	if (!a)
-		return fail(1, "attach %s: out of memory", id);
-	a->c = &c;
-	a->sock = a->signal_fd = -1;
-	status = 1;
 	if (read_attach_record(&c, socket_path) < 0) {
 		if (errno == ENOENT)
-			fail(1, "attach %s: no attach socket recorded in %s "
-				"(created by an older shimctl?)",
-			     id, c.attach_path);
-		else
-			fail(1, "attach %s: read %s: %m", id, c.attach_path);
-		goto out;
+			return fail(1, "attach %s: no attach socket recorded in %s "
+				       "(created by an older shimctl?)",
+				    id, c.attach_path);
+		return fail(1, "attach %s: read %s: %m", id, c.attach_path);
 	}
-	a->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (a->sock < 0) {
-		fail(1, "attach %s: socket: %m", id);
-		goto out;
-	}
-	/* The shim removes its socket when it exits; a shim that died
-	 * leaves one that refuses. */
-	if (connect_unix(a->sock, socket_path) < 0) {
-		fail_unreachable(&c, "attach", "connect to", socket_path);
-		goto out;
-	}
-
-	/* Raw mode only when both ends are terminals: the container's (the
-	 * marker) and ours. Otherwise the bytes are copied as they are. */
-	end = ATTACH_ONGOING;
-	if (access(c.tty_path, F_OK) == 0 && isatty(STDIN_FILENO)) {
-		a->detach = detach; /* calloc left detaching off */
-		end = attach_terminal_setup(a);
-	}
-	if (end == ATTACH_ONGOING)
-		end = attach_loop(a);
-	/* Every way out of the session goes through here: the terminal first. */
-	attach_end_terminal(a);
-
-	switch (end) {
-	case ATTACH_FAILED:
-		errno = a->error;
-		fail(1, "attach %s: %s: %m", id, a->what);
-		goto out;
-	case ATTACH_SIGNALED:
-		status = 128 + a->end_signal; /* as if the signal had killed us */
-		goto out;
-	case ATTACH_DETACHED:
-		fprintf(stderr, "\ndetached from %s\n", id);
-		status = 0;
-		goto out;
-	case ATTACH_ONGOING: /* not returned by attach_loop */
-	case ATTACH_CLOSED:
-		break;
-	}
-
-	/* The shim closes its clients after writing the exit file, so it is
-	 * normally there already. If it does not come, the shim dropped us
-	 * (a client too far behind) and the container runs on. */
-	close_fd(&a->sock);
-	switch (wait_for_exit(&c, ATTACH_EXIT_WAIT_MS)) {
-	case CONTAINER_EXITED:
-		status = exit_file_status(&c, "attach", exit_text, sizeof(exit_text));
-		if (status < 0)
-			status = 1;
-		break;
-	case CONTAINER_RUNNING:
-		fail(0, "attach %s: the shim closed the connection; the container is still "
-			"running (see %s)",
-		     id, c.shim_log_path);
-		status = 0;
-		break;
-	case CONTAINER_LOST:
-		fail_lost(&c, "attach");
-		break;
-	}
-out:
-	if (a) {
-		attach_end_terminal(a);
-		close_fd(&a->sock);
-		free(a);
-	}
-	return status;
+	sock = attach_socket_connect(&c, "attach", socket_path);
+	if (sock < 0)
+		return 1;
+	return attach_connected(&c, "attach", sock, access(c.tty_path, F_OK) == 0, keys);
 }
 
 /* A terminal dimension for resize: 1 to 65535, digits only. (Too many

@@ -30,7 +30,7 @@
 /* The shim binary: $SHIMCTL_SHIM, else the `shim` next to this executable
  * (so ./shimctl runs ./shim and build/asan/shimctl runs build/asan/shim),
  * else `shim` from PATH. */
-static void find_shim(char path[PATH_MAX])
+void find_shim(char path[PATH_MAX])
 {
 	const char *from_env = getenv("SHIMCTL_SHIM");
 	ssize_t len;
@@ -143,7 +143,7 @@ static int handle_report(const struct container *c, const char *report, bool *di
 		 * make sure runc forgets it too (a no-op if it never knew it). */
 		char *delete_argv[] = { (char *)c->runtime, "delete", "--force", (char *)c->id,
 					NULL };
-		if (run(delete_argv, NULL, NULL) < 0)
+		if (run(delete_argv, NULL, 0, NULL) < 0)
 			fail(1, "create %s: run %s delete: %m", c->id, c->runtime);
 		*discard = true;
 	} else {
@@ -273,7 +273,7 @@ int cmd_create(int argc, char **argv)
 	 * once; a non-zero exit is a usage error it has already printed. run
 	 * closes our write end: only the shim may hold one, or we would never
 	 * see EOF. */
-	shim_status = run(shim_argv, &sync_pipe[1], NULL);
+	shim_status = run(shim_argv, &sync_pipe[1], 1, NULL);
 	if (shim_status < 0) {
 		fail(1, "create %s: run shim %s: %m", id, shim_path);
 		goto out;

@@ -252,6 +252,14 @@ int remove_state(const struct container *c)
 			break;
 		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
 			continue;
+		/* An exec session left behind (shimctl-exec.c): its files. */
+		if (entry->d_type == DT_DIR && strncmp(entry->d_name, "exec-", 5) == 0) {
+			struct container session = *c;
+			if (state_file(session.dir, c->dir, entry->d_name) < 0 ||
+			    remove_state(&session) < 0)
+				goto fail;
+			continue;
+		}
 		if (unlinkat(dirfd(dir), entry->d_name, 0) < 0)
 			goto fail;
 	}
@@ -327,21 +335,24 @@ enum progress wait_for_exit(const struct container *c, int timeout_ms)
 /* ---- Running programs: the runtime and the shim ---- */
 
 /* The child side of run: exec argv with stdout_fd (if >= 0) as stdout and
- * pass_fd (if >= 0) left open. 127 when not found, 126 otherwise, as a
- * shell does. */
-static _Noreturn void exec_child(char *const argv[], int stdout_fd, int pass_fd)
+ * the pass_count fds of pass_fds left open. 127 when not found, 126
+ * otherwise, as a shell does. */
+static _Noreturn void exec_child(char *const argv[], int stdout_fd, const int *pass_fds,
+				 size_t pass_count)
 {
 	if (stdout_fd >= 0 && dup2(stdout_fd, STDOUT_FILENO) < 0) {
 		dprintf(STDERR_FILENO, "shimctl: run %s: dup2 stdout: %s\n", argv[0],
 			strerror(errno));
 		_exit(126);
 	}
-	/* The one fd we pass on on purpose (the shim's sync pipe): it was
-	 * made close-on-exec like every other. */
-	if (pass_fd >= 0 && fcntl(pass_fd, F_SETFD, 0) < 0) {
-		dprintf(STDERR_FILENO, "shimctl: run %s: keep fd %d open: %s\n", argv[0], pass_fd,
-			strerror(errno));
-		_exit(126);
+	/* The fds we pass on on purpose (the shim's sync pipe, and exec's
+	 * start and ready pipes): made close-on-exec like every other. */
+	for (size_t i = 0; i < pass_count; i++) {
+		if (fcntl(pass_fds[i], F_SETFD, 0) < 0) {
+			dprintf(STDERR_FILENO, "shimctl: run %s: keep fd %d open: %s\n", argv[0],
+				pass_fds[i], strerror(errno));
+			_exit(126);
+		}
 	}
 	execvp(argv[0], argv);
 	dprintf(STDERR_FILENO, "shimctl: run %s: %s\n", argv[0], strerror(errno));
@@ -349,13 +360,13 @@ static _Noreturn void exec_child(char *const argv[], int stdout_fd, int pass_fd)
 }
 
 /* Run argv (argv[0] a name or a path) to completion, with our stdin and
- * stderr, so its errors reach the user unchanged. *pass_fd, if pass_fd is
- * not NULL, is the child's: left open across its exec, and closed here
- * right after the fork. With captured_stdout non-NULL the child's stdout
+ * stderr, so its errors reach the user unchanged. The pass_count fds of
+ * pass_fds are the child's: left open across its exec, and closed here
+ * (set to -1) right after the fork. With captured_stdout non-NULL the child's stdout
  * is collected into a malloc'd, NUL-terminated string; otherwise it is
  * ours. Returns its exit status as a shell shows it (N, or 128+N when
  * killed by signal N), or -1 with errno set if it could not be run. */
-int run(char *const argv[], int *pass_fd, char **captured_stdout)
+int run(char *const argv[], int *pass_fds, size_t pass_count, char **captured_stdout)
 {
 	int capture[2] = { -1, -1 }, wait_status, status = -1, read_errno = 0;
 	char *output = NULL;
@@ -367,10 +378,10 @@ int run(char *const argv[], int *pass_fd, char **captured_stdout)
 	if (pid < 0)
 		goto out;
 	if (pid == 0)
-		exec_child(argv, capture[1], pass_fd ? *pass_fd : -1);
+		exec_child(argv, capture[1], pass_fds, pass_count);
 	close_fd(&capture[1]);
-	if (pass_fd)
-		close_fd(pass_fd);
+	for (size_t i = 0; i < pass_count; i++)
+		close_fd(&pass_fds[i]);
 	if (captured_stdout && read_until_eof(capture[0], -1, &output) < 0) {
 		read_errno = errno;
 		kill(pid, SIGKILL); /* so that the wait below cannot hang */
@@ -433,7 +444,7 @@ int remove_attach_socket(const char *path)
 static int simple_runtime_command(const struct container *c, const char *operation,
 				  char *const argv[])
 {
-	int status = run(argv, NULL, NULL);
+	int status = run(argv, NULL, 0, NULL);
 
 	if (status < 0)
 		return fail(1, "%s %s: run %s: %m", operation, c->id, c->runtime);
@@ -475,7 +486,7 @@ static int cmd_state(int argc, char **argv)
 		return status;
 
 	char *state_argv[] = { (char *)c.runtime, "state", (char *)c.id, NULL };
-	status = run(state_argv, NULL, &runc_state);
+	status = run(state_argv, NULL, 0, &runc_state);
 	if (status < 0)
 		return fail(1, "state %s: run %s: %m", c.id, c.runtime);
 	if (status == 0) {
@@ -771,6 +782,8 @@ static const struct command {
 	{ "attach", cmd_attach, "attach [--detach-keys KEYS] ID",
 	  "connect to its stdin, stdout and stderr (see below)" },
 	{ "resize", cmd_resize, "resize ID COLS ROWS", "resize a --tty container's terminal" },
+	{ "exec", cmd_exec, "exec [--tty] [--stdin] [--detach-keys KEYS] ID COMMAND [ARG]...",
+	  "run COMMAND in the running container, attached; exit with its code" },
 	{ "help", cmd_help, "help", "show this help" },
 };
 

@@ -50,7 +50,7 @@ int fail_lost(const struct container *c, const char *operation);
 int fail_unreachable(const struct container *c, const char *operation, const char *verb,
 		     const char *path);
 enum progress wait_for_exit(const struct container *c, int timeout_ms);
-int run(char *const argv[], int *pass_fd, char **captured_stdout);
+int run(char *const argv[], int *pass_fds, size_t pass_count, char **captured_stdout);
 int read_attach_record(const struct container *c, char path[PATH_MAX]);
 int remove_attach_socket(const char *path);
 int exit_file_status(const struct container *c, const char *operation, char *text, size_t cap);
@@ -59,5 +59,15 @@ int exit_file_status(const struct container *c, const char *operation, char *tex
 int cmd_create(int argc, char **argv); /* shimctl-create.c */
 int cmd_attach(int argc, char **argv); /* shimctl-attach.c */
 int cmd_resize(int argc, char **argv); /* shimctl-attach.c */
+int cmd_exec(int argc, char **argv);   /* shimctl-exec.c */
+
+/* In shimctl-create.c, for exec too: the shim binary to run. */
+void find_shim(char path[PATH_MAX]);
+
+/* In shimctl-attach.c, for exec too. */
+int check_detach_keys(const char *operation, const char *id, const char *keys);
+int attach_socket_connect(const struct container *c, const char *operation, const char *path);
+int attach_connected(const struct container *c, const char *operation, int sock, bool terminal,
+		     const char *keys);
 
 #endif

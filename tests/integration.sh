@@ -705,6 +705,41 @@ shimctl_lifecycle() {
 	assert_no_file "$SHIMCTL_ROOT/$id" "state dir after a failed create"
 }
 
+#: done: shimctl exec into a running container: plain (output, stderr, exit code 7), with piped stdin, a missing binary, and --tty on a real pty (prompt, stty size after a resize, exit 9); each through a shim of its own started with --exec-process, --start-fd and --ready-fd
+#: checked: output and exit codes exact; 127 and runc's words for the missing binary; the exec shims gone and no session directory left; the container still running after all of them
+shimctl_exec() {
+	local id out rc=0
+	export SHIMCTL_ROOT=$T/shimctl-root SHIMCTL_SHIM=$SHIM
+	id=$(cid exec)
+	make_bundle "$T/bundle" -- /bin/sleep 1000
+	register_container "$id"
+	timeout 30 "$SHIMCTL" create "$id" --bundle "$T/bundle" >/dev/null
+	cp "$SHIMCTL_ROOT/$id/shim.pid" "$T/shimctl-shim.pid"
+	echo "$T/shimctl-shim.pid" >>"$TEST_DIR/shims"
+	timeout 30 "$SHIMCTL" start "$id"
+
+	out=$(timeout 30 "$SHIMCTL" exec "$id" /bin/sh -c 'echo out; echo err >&2; exit 7' 2>"$T/err") || rc=$?
+	assert_eq 7 "$rc" "exec exit code"
+	assert_eq out "$out" "exec stdout"
+	assert_eq err "$(<"$T/err")" "exec stderr"
+	assert_eq "hi there" "$(echo "hi there" | timeout 30 "$SHIMCTL" exec --stdin "$id" /bin/cat)" "exec --stdin"
+	rc=0
+	timeout 30 "$SHIMCTL" exec "$id" /nonexistent 2>"$T/err" || rc=$?
+	assert_eq 127 "$rc" "exec of a missing binary"
+	assert_contains "$(<"$T/err")" 'stat /nonexistent: no such file or directory' "runc's words"
+	"$PTY_DRIVER" --winsize 27 91 --timeout 20 \
+		-s 'expect # ' -s 'send stty size\r' -s 'expect 27 91' \
+		-s 'winsize 31 101' -s 'send stty size\r' -s 'expect 31 101' \
+		-s 'send exit 9\r' -s 'wait-exit 9' \
+		-- "$SHIMCTL" exec --tty "$id" /bin/sh || fail "exec --tty session failed"
+
+	# Every session cleaned up after itself, its shim gone with it.
+	[[ -z $(find "$SHIMCTL_ROOT/$id" -maxdepth 1 -name 'exec-*') ]] ||
+		fail "session directories left: $(ls "$SHIMCTL_ROOT/$id")"
+	runc_status_is "$id" running || fail "the container is not running after the execs"
+	timeout 30 "$SHIMCTL" delete "$id"
+}
+
 # ---------------------------------------------------------------------------
 
 SHIM_TESTS=(
@@ -727,6 +762,7 @@ SHIM_TESTS=(
 )
 SHIMCTL_TESTS=(
 	shimctl_lifecycle
+	shimctl_exec
 )
 
 # The tests of later features live in files of their own, each adding its

@@ -545,6 +545,46 @@ END_TEST
 
 /* The bundle is runc's to judge (conman's own test passes a missing one
  * and expects runc's error in the report): not even looked at. */
+/* --exec-process: runc exec needs no bundle; the go and ready fds must
+ * be open, and each is kept. */
+START_TEST(test_exec_process_flags)
+{
+	struct parse_run run = { 0 };
+	int go[2], ready[2];
+	char go_text[16], ready_text[16];
+
+	open_pipe(go);
+	open_pipe(ready);
+	snprintf(go_text, sizeof(go_text), "%d", go[0]);
+	snprintf(ready_text, sizeof(ready_text), "%d", ready[1]);
+	ck_assert_int_eq(parse_flags(&run, "--exec-process", "/s/process.json", "--container-id", "ctr",
+				     "--container-pidfile", "/p", "--container-logfile", "/l",
+				     "--container-exitfile", "/e", "--start-fd", go_text, "--ready-fd",
+				     ready_text, NULL),
+			 ARGS_RUN);
+	ck_assert_str_eq(run.args.exec_process_spec, "/s/process.json");
+	ck_assert_ptr_null(run.args.bundle);
+	ck_assert_int_eq(run.args.go_fd, go[0]);
+	ck_assert_int_eq(run.args.ready_fd, ready[1]);
+	parse_run_free(&run);
+	/* Without --exec-process the bundle is required, as ever. */
+	ck_assert_int_eq(parse_flags(&run, "--container-id", "ctr", "--container-pidfile", "/p",
+				     "--container-logfile", "/l", "--container-exitfile", "/e", NULL),
+			 ARGS_USAGE_ERROR);
+	ck_assert_str_eq(run.error, "--bundle is required; see shim --help");
+	parse_run_free(&run);
+	close(go[1]);
+	close(go[0]);
+	ck_assert_int_eq(parse_with_required(&run, "--start-fd", go_text, NULL), ARGS_USAGE_ERROR);
+	ck_assert_msg(strncmp(run.error, "--start-fd ", 11) == 0 &&
+			      strstr(run.error, ": not an open file descriptor (Bad file descriptor)"),
+		      "error: %s", run.error);
+	parse_run_free(&run);
+	close(ready[0]);
+	close(ready[1]);
+}
+END_TEST
+
 START_TEST(test_bundle_not_checked)
 {
 	static const char *const bundles[] = { "/not/used/folder", "relative/missing", "" };
@@ -2421,6 +2461,7 @@ static Suite *args_suite(void)
 	tcase_add_test(tc, test_usage_error_escapes_what_it_quotes);
 	tcase_add_test(tc, test_empty_runtime_rejected);
 	tcase_add_test(tc, test_bundle_not_checked);
+	tcase_add_test(tc, test_exec_process_flags);
 	tcase_add_test(tc, test_container_id_starting_with_dash);
 	tcase_add_test(tc, test_runtime_timeout);
 	suite_add_tcase(suite, tc);
