@@ -195,8 +195,6 @@ fresh-root:
 	tests/fresh-root.sh
 
 bench: deps
-	@dpkg-query -W -f='$${Status}' conmon 2>/dev/null | grep -q 'ok installed' || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq conmon; }
 	$(MAKE) all
 	bundle-example/prepare.sh
 	bench/run.sh

@@ -27,6 +27,11 @@
  *   benchhelp verify-log FILE
  *       Parse a k8s-file log: content bytes (what the container wrote),
  *       F and P record counts, malformed records.
+ *   benchhelp reap --comm NAME -- COMMAND...
+ *       Run COMMAND (under podman: `podman start X && podman wait X`) and
+ *       time it; every process orphaned meanwhile becomes our child, and
+ *       those named NAME (the monitor podman started) are read at their
+ *       exit: their CPU time, summed. Waits until every orphan is gone.
  *
  * The helper makes itself a child subreaper, so the daemon, orphaned when
  * the short-lived launcher exits, becomes its child: the daemon's CPU time
@@ -287,8 +292,9 @@ static void usage(void)
 		"              --exit-file F [--sync-env] [--idle-ms N] [--timeout S] -- COMMAND...\n"
 		"       %s create --runc PATH --bundle B --pid-file P --id ID\n"
 		"       %s fleet --count N ... -- COMMAND... (see fleet's usage)\n"
-		"       %s verify-log FILE\n",
-		prog, prog, prog, prog);
+		"       %s verify-log FILE\n"
+		"       %s reap --comm NAME -- COMMAND...\n",
+		prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -622,6 +628,66 @@ static int cmd_verify_log(int argc, char **argv)
 	return 0;
 }
 
+/* ---- reap ---------------------------------------------------------------- */
+
+static int cmd_reap(int argc, char **argv)
+{
+	const char *comm = NULL;
+	long long monitor_ticks = 0;
+	int monitors = 0, command_status = -1;
+	int64_t start, wall = 0;
+	pid_t command;
+	int i;
+
+	for (i = 0; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--comm") == 0 && i + 1 < argc)
+			comm = argv[++i];
+		else
+			usage();
+	}
+	if (!comm || i + 1 >= argc)
+		usage();
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		die("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+	start = now_ns();
+	command = spawn(argv + i + 1);
+	for (;;) {
+		siginfo_t info = { 0 };
+		char path[64], name[64] = "";
+		struct cpu_ticks ticks;
+		FILE *f;
+
+		/* Look at the next exited child before it is reaped: its stat
+		 * then holds its final CPU times. */
+		if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				break;
+			die("waitid: %s", strerror(errno));
+		}
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)info.si_pid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(name, sizeof(name), f))
+				name[strcspn(name, "\n")] = '\0';
+			fclose(f);
+		}
+		if (strcmp(name, comm) == 0 && read_cpu_ticks(info.si_pid, &ticks) == 0) {
+			monitor_ticks += ticks.user + ticks.sys;
+			monitors++;
+		}
+		if (info.si_pid == command) {
+			wall = now_ns() - start;
+			command_status = wait_child(command);
+		} else {
+			waitpid(info.si_pid, NULL, 0);
+		}
+	}
+	printf("wall_ns=%lld\ncommand_status=%d\nmonitors=%d\ncpu_ticks=%lld\nclk_tck=%ld\n",
+	       (long long)wall, command_status, monitors, monitor_ticks, sysconf(_SC_CLK_TCK));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -635,5 +701,7 @@ int main(int argc, char **argv)
 		return cmd_fleet(argc - 2, argv + 2);
 	if (strcmp(argv[1], "verify-log") == 0)
 		return cmd_verify_log(argc - 2, argv + 2);
+	if (strcmp(argv[1], "reap") == 0)
+		return cmd_reap(argc - 2, argv + 2);
 	usage();
 }

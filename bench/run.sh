@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh - compare the shim with conmon on the same runc, the same
-# bundle and the same workloads, in one run; write docs/performance.md and
-# print it. Run by `make bench` (after building and preparing the rootfs),
+# bundle and the same workloads, in one run, directly and under podman
+# (bench/podman.sh); write docs/performance.md and print it. Run by `make bench` (after building and preparing the rootfs),
 # as root.
 #
 # Usage: bench/run.sh           every measurement; writes docs/performance.md
@@ -340,6 +340,13 @@ if [[ $WHAT == all ]]; then
 		done
 	done
 fi
+# The same comparison under podman, through its own script (its section
+# goes into the report as it is).
+PODMAN_SECTION=
+if [[ $WHAT == all ]]; then
+	say "under podman: bench/podman.sh"
+	PODMAN_SECTION=$(BENCH_RUNS=$RUNS BENCH_DIR=$BASE_DIR "$REPO/bench/podman.sh")
+fi
 ELAPSED=$((($(date +%s%N) - T0) / 1000000000))
 
 # ---- the report -----------------------------------------------------------
@@ -660,6 +667,8 @@ What was tried:
 - The "container created" diagnostic is written after the report, not
   before it: with no syslog daemon, each syslog call costs a failed
   connect.
+
+$PODMAN_SECTION
 
 ## Method
 
