@@ -772,6 +772,7 @@ source "$REPO_ROOT/tests/logging.sh"
 source "$REPO_ROOT/tests/terminal.sh"
 source "$REPO_ROOT/tests/runtime.sh"
 source "$REPO_ROOT/tests/trust.sh"
+source "$REPO_ROOT/tests/conmon.sh"
 
 main() {
 	local name

@@ -102,12 +102,19 @@ run_rm_exit_codes() {
 # a container killed with SIGKILL ends 137 (128 + 9), in wait and in inspect
 kill_gives_137() {
 	use_podman
-	local id
+	local id name=kill$$ runner rc=0
 	id=$(pm run -d "${RUN_FLAGS[@]}" /bin/sleep 1000)
 	pm kill -s KILL "$id" >/dev/null
 	assert_eq 137 "$(pm wait "$id")" "podman wait"
 	assert_eq 137 "$(pm inspect --format '{{.State.ExitCode}}' "$id")" "inspect"
 	pm rm "$id" >/dev/null
+	# The same in the foreground: podman run --rm returns 137.
+	pm run --rm --name "$name" "${RUN_FLAGS[@]}" /bin/sh -c 'echo up; sleep 1000' >"$T/out" 2>&1 &
+	runner=$!
+	wait_for grep -q up "$T/out"
+	pm kill -s KILL "$name" >/dev/null
+	wait "$runner" || rc=$?
+	assert_eq 137 "$rc" "podman run --rm of a container killed with SIGKILL"
 }
 
 # run -d, ps (Up), logs, logs --tail, logs -f ending when the container exits, wait, rm
@@ -199,6 +206,45 @@ attach_running() {
 	assert_contains "$(<"$T/err")" err "attach stderr"
 	assert_eq 4 "$(pm wait "$id")" "exit code"
 	pm rm "$id" >/dev/null
+}
+
+# attach to a running -i container with stdin from a pipe: what we type
+# reaches cat; ctrl-p, then ctrl-q in a read of its own, detaches, and the
+# container runs on. Detaching shuts the client's input, which closes a
+# -i container's stdin (conmon's rule): cat sees its EOF.
+attach_detach_keys() {
+	use_podman
+	local id attacher
+	id=$(pm run -d -i "${RUN_FLAGS[@]}" /bin/sh -c 'cat; echo stdin closed; sleep 1000')
+	mkfifo "$T/in"
+	pm attach "$id" <"$T/in" >"$T/out" 2>"$T/err" &
+	attacher=$!
+	exec 7>"$T/in"
+	# Typed until it comes back: podman may not be connected yet.
+	wait_for eval 'echo hello >&7; grep -q hello "$T/out"'
+	printf '\x10' >&7
+	sleep 0.3 # podman reads each key alone; together they would be data
+	printf '\x11' >&7
+	wait "$attacher" || fail "podman attach did not end with status 0 on the detach keys: $(<"$T/err")"
+	exec 7>&-
+	wait_for eval '[[ $(pm logs "$id" 2>&1) == *"stdin closed" ]]'
+	assert_eq running "$(pm inspect --format '{{.State.Status}}' "$id")" "state after detach"
+	pm rm -f -t 0 "$id" >/dev/null
+}
+
+# a log driver the shim does not have: podman shows the shim's words
+# (conmon has passthrough, so there it runs)
+unsupported_log_driver() {
+	use_podman
+	local rc=0
+	pm run --rm --log-driver passthrough "${RUN_FLAGS[@]}" /bin/true >"$T/out" 2>"$T/err" </dev/null || rc=$?
+	if is_ours; then
+		((rc != 0)) || fail "podman run with --log-driver passthrough succeeded"
+		assert_contains "$(<"$T/err")" "the passthrough log driver is not supported" "podman's error"
+	else
+		assert_eq 0 "$rc" "conmon runs passthrough: $(<"$T/err")"
+	fi
+	pm ps -aq | while read -r id; do pm rm -f "$id" >/dev/null; done
 }
 
 # exec: its output and exit code, -i with piped stdin, -d, and a missing binary giving 127
@@ -314,6 +360,8 @@ PODMAN_TESTS=(
 	restart_container
 	run_piped_stdin
 	attach_running
+	attach_detach_keys
+	unsupported_log_driver
 	exec_cases
 	run_tty
 	exec_tty

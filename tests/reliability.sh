@@ -29,7 +29,7 @@ when this page differs from what the run produced, so it cannot drift.
 |---|---|---|---|
 HEAD
 
-for file in integration.sh attach.sh logging.sh terminal.sh runtime.sh trust.sh; do
+for file in integration.sh attach.sh logging.sh terminal.sh runtime.sh trust.sh conmon.sh; do
 	awk -v results="$results" '
 		BEGIN {
 			while ((getline line < results) > 0) {

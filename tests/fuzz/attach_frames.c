@@ -26,6 +26,8 @@
 
 #include "fuzz.h"
 
+/* The frames of shimmy's dialect, io_init's default (checked below). */
+#define FRAME_DATA_MAX (32 * 1024)
 #define CLIENTS_MAX 8
 #define OUTPUT_MAX (1024 * 1024) /* bytes broadcast in one run, at most */
 
@@ -138,6 +140,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	signal(SIGPIPE, SIG_IGN);
 	seqpacket = setup & 1;
 	io_init(&io);
+	FUZZ_CHECK(io.frame_data_max == FRAME_DATA_MAX, "io_init's frames carry %zu bytes",
+		   io.frame_data_max);
 	io.diag = &quiet;
 	io.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	FUZZ_CHECK(io.epoll_fd >= 0, "epoll_create1: %m");
