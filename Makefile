@@ -19,14 +19,17 @@ VERSION := 0.1.0
 
 # Debian packages: what the shim, shimctl and the demo need, and what the
 # tests need on top (Check, clang's libFuzzer, valgrind, graphviz, strace,
-# mandoc; podman, and Debian's conmon to hold our shim-conmon against).
+# mandoc; podman, and Debian's conmon to hold our shim-conmon against;
+# protobuf-c for containerd's ttrpc, issue 11, in progress).
 RUN_DEPS := runc busybox-static libsodium-dev pkg-config procps
-TEST_DEPS := check clang libclang-rt-14-dev valgrind graphviz strace mandoc podman conmon
+TEST_DEPS := check clang libclang-rt-14-dev valgrind graphviz strace mandoc podman conmon \
+	libprotobuf-c-dev protobuf-c-compiler
 
 PKG_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+PROTOBUF_C_LIBS = $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
 
 ALL_CFLAGS = $(CFLAGS) -DSHIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 # -static-libubsan: with gcc's shared libubsan, UBSan reports go to stderr
@@ -94,10 +97,17 @@ tests/pty-driver: tests/pty-driver.c
 tests/path-racer: tests/path-racer.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-UNIT_SOURCES = args.c conmon.c runtime.c io.c log.c util.c
-tests/unit: tests/unit.c tests/unit-conmon.c $(UNIT_SOURCES) $(HEADERS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) $(CHECK_CFLAGS) -I. -o $@ tests/unit.c tests/unit-conmon.c \
-		$(UNIT_SOURCES) $(LDFLAGS) $(CHECK_LIBS)
+# containerd's messages (proto/), compiled by protoc-c at build time.
+PROTO_C = build/proto/ttrpc.pb-c.c build/proto/task.pb-c.c
+build/proto/%.pb-c.c build/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p build/proto
+	protoc-c --proto_path=proto --c_out=build/proto $<
+
+UNIT_SOURCES = args.c conmon.c runtime.c io.c log.c util.c ttrpc.c $(PROTO_C)
+UNIT_TESTS = tests/unit.c tests/unit-conmon.c tests/unit-ttrpc.c
+tests/unit: $(UNIT_TESTS) $(UNIT_SOURCES) $(HEADERS) $(PROTO_C:.c=.h)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) $(CHECK_CFLAGS) -I. -Ibuild/proto -o $@ $(UNIT_TESTS) \
+		$(UNIT_SOURCES) $(LDFLAGS) $(CHECK_LIBS) $(PROTOBUF_C_LIBS)
 
 # libFuzzer targets for the parsers and framers, one file each in
 # tests/fuzz/ (what each checks is at its top), built with clang into
@@ -106,22 +116,23 @@ tests/unit: tests/unit.c tests/unit-conmon.c $(UNIT_SOURCES) $(HEADERS)
 # kept in build/fuzz/corpus/NAME/, never in the repository.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS = args_parse conmon_args log_frame json_escape config_terminal ctl_line flat_json attach_frames
+FUZZ_TARGETS = args_parse conmon_args ttrpc_frames log_frame json_escape config_terminal ctl_line flat_json attach_frames
 FUZZ_SANITIZE = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The core files the targets call, compiled once into an archive, so each
 # target links only the files it needs.
-FUZZ_CORE = args.c conmon.c runtime.c io.c log.c util.c jsonread.c
+FUZZ_CORE = args.c conmon.c runtime.c io.c log.c util.c jsonread.c ttrpc.c $(PROTO_C)
 
-build/fuzz/core/%.o: %.c $(HEADERS)
-	@mkdir -p build/fuzz/core
-	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_SANITIZE) -c -o $@ $<
+build/fuzz/core/%.o: %.c $(HEADERS) $(PROTO_C:.c=.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_SANITIZE) -Ibuild/proto -c -o $@ $<
 
 build/fuzz/core.a: $(patsubst %.c,build/fuzz/core/%.o,$(FUZZ_CORE))
 	rm -f $@
 	$(AR) rcs $@ $^
 
 build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.c tests/fuzz/fuzz.h build/fuzz/core.a $(HEADERS)
-	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_SANITIZE) -I. -o $@ $< tests/fuzz/fuzz.c build/fuzz/core.a $(LDFLAGS)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_SANITIZE) -I. -Ibuild/proto -o $@ $< tests/fuzz/fuzz.c build/fuzz/core.a \
+		$(LDFLAGS) $(PROTOBUF_C_LIBS)
 
 # Install whatever is missing, with one apt-get update first. (Asking dpkg
 # about the package, not looking for a file: /bin/busybox may come from the

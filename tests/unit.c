@@ -30,6 +30,7 @@
 #include "util.h"
 
 Suite *conmon_suite(void);
+Suite *ttrpc_suite(void);
 
 /* Every test gets this long before Check gives up on it. */
 #define TEST_TIMEOUT_SECONDS 60
@@ -2682,6 +2683,7 @@ int main(void)
 	srunner_add_suite(runner, diag_level_suite());
 	srunner_add_suite(runner, control_suite());
 	srunner_add_suite(runner, conmon_suite()); /* tests/unit-conmon.c */
+	srunner_add_suite(runner, ttrpc_suite());  /* tests/unit-ttrpc.c */
 	srunner_run_all(runner, CK_NORMAL);
 	failed = srunner_ntests_failed(runner);
 	srunner_free(runner);
