@@ -127,6 +127,11 @@ int flat_json_parse(const char *text, struct flat_json *obj)
 			if (end == p || errno != 0)
 				goto invalid;
 			p = end;
+		} else if (strncmp(p, "true", 4) == 0 || strncmp(p, "false", 5) == 0) {
+			/* "oomKilled":true: a boolean reads as the number 1 or 0. */
+			field->number = *p == 't';
+			field->is_bool = true;
+			p += *p == 't' ? 4 : 5;
 		} else {
 			goto invalid;
 		}

@@ -17,7 +17,8 @@ struct json_field {
 	const char *key;    /* decoded, NUL-terminated (cut at a \u0000) */
 	const char *string; /* decoded, NUL-terminated; NULL for an integer */
 	size_t len;         /* of string, which may hold a NUL, from \u0000 */
-	long long number;
+	long long number;   /* for true and false too: 1 and 0 */
+	bool is_bool;
 };
 
 struct flat_json {

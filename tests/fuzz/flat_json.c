@@ -118,6 +118,20 @@ static const char *grammar_integer(const char *p, bool strict, struct grammar_va
 	return end;
 }
 
+/* true or false: the numbers 1 and 0 (the exit file's "oomKilled":true). */
+static const char *grammar_literal(const char *p, struct grammar_value *value)
+{
+	if (strncmp(p, "true", 4) == 0) {
+		*value = (struct grammar_value){ .number = 1 };
+		return p + 4;
+	}
+	if (strncmp(p, "false", 5) == 0) {
+		*value = (struct grammar_value){ .number = 0 };
+		return p + 5;
+	}
+	return NULL;
+}
+
 /* Is text one flat object? When strict, values gets its keys and values
  * in order (two per field), to be freed with free_values. */
 static bool grammar_flat_object(const char *p, bool strict,
@@ -146,7 +160,9 @@ static bool grammar_flat_object(const char *p, bool strict,
 		if (*p++ != ':')
 			return false;
 		p = skip_ws(p);
-		p = *p == '"' ? grammar_string(p, strict, value) : grammar_integer(p, strict, value);
+		p = *p == '"'		     ? grammar_string(p, strict, value)
+		    : (*p == 't' || *p == 'f') ? grammar_literal(p, value)
+					     : grammar_integer(p, strict, value);
 		if (!p)
 			return false;
 		p = skip_ws(p);
