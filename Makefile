@@ -23,7 +23,7 @@ VERSION := 0.1.0
 # protobuf-c for containerd's ttrpc, issue 11, in progress).
 RUN_DEPS := runc busybox-static libsodium-dev pkg-config procps
 TEST_DEPS := check clang libclang-rt-14-dev valgrind graphviz strace mandoc podman conmon \
-	libprotobuf-c-dev protobuf-c-compiler
+	libprotobuf-c-dev protobuf-c-compiler containerd
 
 PKG_CFLAGS = $(shell pkg-config --cflags libsodium 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null)
@@ -31,7 +31,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 PROTOBUF_C_LIBS = $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
 
-ALL_CFLAGS = $(CFLAGS) -DSHIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+ALL_CFLAGS = $(CFLAGS) -DSHIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -Ibuild/proto
 # -static-libubsan: with gcc's shared libubsan, UBSan reports go to stderr
 # whatever UBSAN_OPTIONS=log_path says, and the daemon's stderr is
 # /dev/null; linked statically, log_path works and the tests see them.
@@ -41,6 +41,12 @@ SANITIZE_LINK = $(SANITIZE) -static-libubsan
 SHIM_OBJS = main.o shim.o args.o runtime.o io.o log.o oom.o util.o
 # podman's shim: the same core, started by conmon's flags (docs/podman.md).
 CONMON_OBJS = conmon-main.o conmon.o $(filter-out main.o args.o,$(SHIM_OBJS))
+# containerd's shim (issue 11): the same core, with the task service over
+# ttrpc; protoc-c makes containerd's messages at build time (below).
+CONTAINERD_SHIM = containerd-shim-cshim-v2
+CONTAINERD_OBJS = containerd-main.o task.o events.o ttrpc.o jsonread.o \
+	build/proto/ttrpc.pb-c.o build/proto/task.pb-c.o build/proto/events.pb-c.o \
+	$(filter-out main.o args.o,$(SHIM_OBJS))
 SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o shimctl-exec.o jsonread.o util.o
 HEADERS = $(wildcard *.h)
 
@@ -65,6 +71,14 @@ build/dynamic/shim: $(SHIM_OBJS)
 shim-conmon: $(CONMON_OBJS)
 	$(CC) $(ALL_CFLAGS) -static -o $@ $^ $(LDFLAGS)
 
+$(CONTAINERD_SHIM): $(CONTAINERD_OBJS)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $^ $(LDFLAGS) $(PROTOBUF_C_LIBS) $(PKG_LIBS)
+
+containerd-main.o task.o events.o ttrpc.o: $(PROTO_C:.c=.h)
+
+build/proto/%.pb-c.o: build/proto/%.pb-c.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 shimctl: $(SHIMCTL_OBJS)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
@@ -72,8 +86,8 @@ shimctl: $(SHIMCTL_OBJS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The same programs built with ASan and UBSan, for the integration tests.
-build/asan/%.o: %.c $(HEADERS)
-	@mkdir -p build/asan
+build/asan/%.o: %.c $(HEADERS) $(PROTO_C:.c=.h)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -c -o $@ $<
 
 build/asan/shim: $(addprefix build/asan/,$(SHIM_OBJS))
@@ -81,6 +95,9 @@ build/asan/shim: $(addprefix build/asan/,$(SHIM_OBJS))
 
 build/asan/shim-conmon: $(addprefix build/asan/,$(CONMON_OBJS))
 	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) -o $@ $^ $(LDFLAGS)
+
+build/asan/$(CONTAINERD_SHIM): $(addprefix build/asan/,$(CONTAINERD_OBJS))
+	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) -o $@ $^ $(LDFLAGS) $(PROTOBUF_C_LIBS) $(PKG_LIBS)
 
 build/asan/shimctl: $(addprefix build/asan/,$(SHIMCTL_OBJS))
 	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
@@ -93,12 +110,16 @@ tests/attach-probe: tests/attach-probe.c
 tests/pty-driver: tests/pty-driver.c
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lutil
 
+# Sends broken ttrpc to a shim's socket, for the containerd tests.
+tests/ttrpc-poke: tests/ttrpc-poke.c
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 # Swaps a file for a symlink the moment it appears, for the trust tests.
 tests/path-racer: tests/path-racer.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 # containerd's messages (proto/), compiled by protoc-c at build time.
-PROTO_C = build/proto/ttrpc.pb-c.c build/proto/task.pb-c.c
+PROTO_C = build/proto/ttrpc.pb-c.c build/proto/task.pb-c.c build/proto/events.pb-c.c
 build/proto/%.pb-c.c build/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p build/proto
 	protoc-c --proto_path=proto --c_out=build/proto $<
@@ -166,6 +187,9 @@ integration: deps
 	tests/integration.sh
 	tests/podman.sh
 	tests/podman.sh --conmon /usr/bin/conmon
+	$(MAKE) $(CONTAINERD_SHIM) build/asan/$(CONTAINERD_SHIM) tests/ttrpc-poke
+	tests/containerd.sh
+	tests/containerd.sh --shim /usr/bin/containerd-shim-runc-v2
 
 check: deps
 	$(MAKE) unit
@@ -210,10 +234,10 @@ bench: deps
 	bundle-example/prepare.sh
 	bench/run.sh
 
-install: all
+install: all $(CONTAINERD_SHIM)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 shim shim-conmon shimctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 shim shim-conmon shimctl $(CONTAINERD_SHIM) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 docs/man/shim.1 docs/man/shimctl.1 $(DESTDIR)$(MANDIR)/man1/
 
 clean:
-	rm -rf *.o shim shim-conmon shimctl tests/unit tests/attach-probe tests/pty-driver tests/path-racer build
+	rm -rf *.o shim shim-conmon shimctl $(CONTAINERD_SHIM) tests/unit tests/ttrpc-poke tests/attach-probe tests/pty-driver tests/path-racer build

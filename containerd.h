@@ -1,0 +1,76 @@
+/* containerd.h: containerd's front end (issue 11): the shim v2 task
+ * service over ttrpc. containerd-main.c is its entry (the `start` and
+ * `delete` commands containerd runs, and the long-lived server), task.c
+ * the task service and its loop, events.c what it tells containerd.
+ * Each process of the task (its init, each exec) runs under a shim
+ * daemon of the core's, started with shim_launch: the same five steps as
+ * for conman and podman. Nothing of the core includes this. */
+#ifndef SHIM_CONTAINERD_H
+#define SHIM_CONTAINERD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ttrpc.h"
+
+#define TASK_SERVICE "containerd.task.v2.Task"
+
+/* One process of the task: the init ("" exec ID) or an exec. */
+struct process {
+	char *exec_id;         /* "" for the init */
+	char name[80];         /* "init" or "exec-ID": its files in the bundle */
+	enum process_state { PROCESS_CREATED, PROCESS_RUNNING, PROCESS_PAUSED, PROCESS_STOPPED } state;
+	pid_t pid;             /* the process (the container's, or the exec'd one) */
+	pid_t daemon_pid;      /* the core's shim daemon for it: our child */
+	uint32_t exit_status;
+	struct timespec exited_at;
+	bool terminal;
+	char *stdin_path, *stdout_path, *stderr_path;
+	char *spec_path;       /* exec: its process JSON */
+	int attach_fd;         /* the core daemon's attach socket (seqpacket) */
+	int stdin_fd;          /* our reader of the stdin FIFO */
+	int stdin_keep_fd;     /* our writer on it, so it never ends until CloseIO */
+	int stdout_fd, stderr_fd;
+	/* Output read from the attach socket that the FIFO could not take
+	 * yet: reading the socket waits until it has. */
+	char *pending;
+	size_t pending_len;
+	int pending_fd;        /* which FIFO it is for */
+	struct waiter {        /* Wait calls, answered at the exit */
+		int conn_fd;
+		uint32_t stream_id;
+		struct waiter *next;
+	} *waiters;
+	struct process *next;
+};
+
+struct task_server {
+	const char *namespace;
+	const char *id;
+	const char *bundle;     /* our working directory */
+	const char *socket_path;
+	char runc_root[256];   /* /run/containerd/runc/NAMESPACE, as runc-v2's */
+	int listen_fd;
+	int epoll_fd;
+	int signal_fd;
+	struct process *processes;
+	bool init_deleted;
+	bool shutting_down;
+	/* events: a connection to containerd's TTRPC_ADDRESS, made when first needed */
+	const char *events_address;
+	int events_fd;
+	uint32_t events_stream;
+};
+
+/* task.c: serve the task on listen_fd until Shutdown; never returns. */
+_Noreturn void task_serve(struct task_server *server);
+
+/* events.c: publish one event (its topic, type name and packed message)
+ * to containerd; failures are logged, never fatal. */
+void events_publish(struct task_server *server, const char *topic, const char *type_name,
+		    const uint8_t *event, size_t event_len);
+
+#endif

@@ -1,0 +1,1252 @@
+/* task.c: containerd's task service (issue 11), in the long-lived server
+ * that containerd-main.c's `start` forked. One epoll loop: containerd's
+ * ttrpc connections, SIGCHLD, and each process's stdio.
+ *
+ * Each process of the task (the init, each exec) gets a shim daemon of
+ * the core's, started with shim_launch as any front end does, speaking
+ * shimmy's words to us: it runs `runc create` (or `runc exec`), reports
+ * the PID on a sync pipe, and writes an exit file; we are its parent, so
+ * its exit is our SIGCHLD. Its attach socket is how the process's stdio
+ * reaches containerd's FIFOs: frames of stream 1 to the stdout FIFO, 2 to
+ * the stderr FIFO, and what the stdin FIFO holds to the socket. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "containerd.h"
+#include "events.pb-c.h"
+#include "jsonread.h"
+#include "runtime.h"
+#include "shim.h"
+#include "task.pb-c.h"
+#include "util.h"
+
+#define FRAME_MAX (32 * 1024 + 1) /* shimmy's attach frames: a stream byte and 32 KiB */
+#define LAUNCH_TIMEOUT_MS 60000
+#define FIFO_WRITE_TIMEOUT_MS 1000 /* at the exit, for a reader that has stopped reading */
+
+enum watch { WATCH_LISTEN = 1, WATCH_SIGNALS, WATCH_CONN, WATCH_ATTACH, WATCH_STDIN, WATCH_FIFO_OUT };
+#define TAG(kind, fd) (((uint64_t)(uint32_t)(fd) << 32) | (kind))
+
+struct conn {
+	int fd;
+	struct ttrpc_reader reader;
+	struct conn *next;
+};
+
+/* The loop's state beyond struct task_server: kept here, passed down. */
+struct loop {
+	struct task_server *server;
+	struct conn *conns;
+};
+
+static void watch(struct task_server *s, int op, int fd, uint32_t events, enum watch kind)
+{
+	struct epoll_event event = { .events = events, .data.u64 = TAG(kind, fd) };
+
+	if (epoll_ctl(s->epoll_fd, op, fd, op == EPOLL_CTL_DEL ? NULL : &event) < 0)
+		syslog(LOG_WARNING, "containerd shim: epoll_ctl fd %d: %m", fd);
+}
+
+/* ---- answering ---------------------------------------------------------- */
+
+static void respond(int conn_fd, uint32_t stream_id, enum ttrpc_code code, const char *message,
+		    const uint8_t *payload, size_t len)
+{
+	size_t frame_len;
+	uint8_t *frame = ttrpc_response_frame(stream_id, code, message, payload, len, &frame_len);
+
+	if (!frame || write_all(conn_fd, frame, frame_len) < 0)
+		syslog(LOG_WARNING, "containerd shim: answer stream %u: %m", stream_id);
+	free(frame);
+}
+
+/* Pack a message into a malloc'd buffer and answer with it. */
+#define RESPOND_WITH(conn_fd, stream_id, prefix, message)                                   \
+	do {                                                                                \
+		size_t len_ = prefix##__get_packed_size(message);                           \
+		uint8_t *buf_ = malloc(len_ ? len_ : 1);                                    \
+		if (!buf_) {                                                                \
+			respond(conn_fd, stream_id, TTRPC_INTERNAL, "out of memory", NULL, 0); \
+			break;                                                              \
+		}                                                                           \
+		prefix##__pack(message, buf_);                                              \
+		respond(conn_fd, stream_id, TTRPC_OK, NULL, buf_, len_);                    \
+		free(buf_);                                                                 \
+	} while (0)
+
+#define PUBLISH(server, topic, type, prefix, message)                                  \
+	do {                                                                           \
+		size_t len_ = prefix##__get_packed_size(message);                      \
+		uint8_t *buf_ = malloc(len_ ? len_ : 1);                               \
+		if (buf_) {                                                            \
+			prefix##__pack(message, buf_);                                 \
+			events_publish(server, topic, type, buf_, len_);               \
+			free(buf_);                                                    \
+		}                                                                      \
+	} while (0)
+
+static Task__Timestamp timestamp_of(const struct timespec *at)
+{
+	Task__Timestamp t = TASK__TIMESTAMP__INIT;
+
+	t.seconds = at->tv_sec;
+	t.nanos = (int32_t)at->tv_nsec;
+	return t;
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+static struct process *find_process(struct task_server *s, const char *exec_id)
+{
+	for (struct process *p = s->processes; p; p = p->next)
+		if (strcmp(p->exec_id, exec_id ? exec_id : "") == 0)
+			return p;
+	return NULL;
+}
+
+static struct process *process_by_fd(struct task_server *s, int fd)
+{
+	for (struct process *p = s->processes; p; p = p->next)
+		if (p->attach_fd == fd || p->stdin_fd == fd || p->stdout_fd == fd || p->stderr_fd == fd)
+			return p;
+	return NULL;
+}
+
+static char *path_in_bundle(struct task_server *s, const struct process *p, const char *suffix)
+{
+	char *path;
+
+	return asprintf(&path, "%s/%s.%s", s->bundle, p->name, suffix) < 0 ? NULL : path;
+}
+
+static void close_stdio(struct task_server *s, struct process *p)
+{
+	int *fds[] = { &p->attach_fd, &p->stdin_fd, &p->stdout_fd, &p->stderr_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0 && (fds[i] != &p->stderr_fd || p->stderr_fd != p->stdout_fd))
+			epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, *fds[i], NULL);
+	}
+	if (p->stderr_fd == p->stdout_fd)
+		p->stderr_fd = -1;
+	close_fd(&p->attach_fd);
+	close_fd(&p->stdin_fd);
+	close_fd(&p->stdin_keep_fd);
+	close_fd(&p->stdout_fd);
+	close_fd(&p->stderr_fd);
+	free(p->pending);
+	p->pending = NULL;
+	p->pending_len = 0;
+}
+
+static void free_process(struct task_server *s, struct process *p)
+{
+	struct process **link = &s->processes;
+
+	while (*link && *link != p)
+		link = &(*link)->next;
+	if (*link)
+		*link = p->next;
+	close_stdio(s, p);
+	while (p->waiters) {
+		struct waiter *w = p->waiters;
+		p->waiters = w->next;
+		free(w);
+	}
+	if (p->spec_path)
+		unlink(p->spec_path);
+	free(p->exec_id);
+	free(p->stdin_path);
+	free(p->stdout_path);
+	free(p->stderr_path);
+	free(p->spec_path);
+	free(p);
+}
+
+static struct process *new_process(struct task_server *s, const char *exec_id, bool terminal,
+				   const char *in, const char *out, const char *err)
+{
+	struct process *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->exec_id = strdup(exec_id);
+	p->stdin_path = strdup(in ? in : "");
+	p->stdout_path = strdup(out ? out : "");
+	p->stderr_path = strdup(err ? err : "");
+	if (!p->exec_id || !p->stdin_path || !p->stdout_path || !p->stderr_path) {
+		free(p->exec_id);
+		free(p->stdin_path);
+		free(p->stdout_path);
+		free(p->stderr_path);
+		free(p);
+		return NULL;
+	}
+	snprintf(p->name, sizeof(p->name), exec_id[0] ? "exec-%.70s" : "init", exec_id);
+	p->terminal = terminal;
+	p->attach_fd = p->stdin_fd = p->stdin_keep_fd = p->stdout_fd = p->stderr_fd = -1;
+	p->next = s->processes;
+	s->processes = p;
+	return p;
+}
+
+/* Read fd to EOF into a malloc'd string ("" when nothing came). */
+static void read_all(int fd, char **out)
+{
+	char buf[4096], *text = NULL, *grown;
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		grown = realloc(text, len + (size_t)n + 1);
+		if (!grown)
+			break;
+		text = grown;
+		memcpy(text + len, buf, (size_t)n);
+		len += (size_t)n;
+	}
+	if (!text)
+		text = calloc(1, 1);
+	else
+		text[len] = '\0';
+	*out = text;
+}
+
+/* Run `runc --root R ARGS...` to the end: 0, or -1 with what it said (or
+ * why it could not run) in error. Its stdout, if wanted, in *out. */
+static int run_runc(struct task_server *s, const char *const *args, char **out, char *error,
+		    size_t error_len)
+{
+	int out_pipe[2], err_pipe[2], status;
+	const char *argv[16];
+	size_t argc = 0;
+	char *text = NULL, *err_text = NULL;
+	pid_t pid;
+
+	argv[argc++] = "runc";
+	argv[argc++] = "--root";
+	argv[argc++] = s->runc_root;
+	for (; *args && argc < 15; args++)
+		argv[argc++] = *args;
+	argv[argc] = NULL;
+	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
+		snprintf(error, error_len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 || dup2(out_pipe[1], 1) < 0 ||
+		    dup2(err_pipe[1], 2) < 0)
+			_exit(126);
+		execvp("runc", (char *const *)argv);
+		dprintf(2, "exec runc: %s", strerror(errno));
+		_exit(127);
+	}
+	close(out_pipe[1]);
+	close(err_pipe[1]);
+	if (pid < 0) {
+		close(out_pipe[0]);
+		close(err_pipe[0]);
+		snprintf(error, error_len, "fork: %s", strerror(errno));
+		return -1;
+	}
+	/* runc writes little: read stdout, then stderr, then wait. */
+	read_all(out_pipe[0], &text);
+	read_all(err_pipe[0], &err_text);
+	close(out_pipe[0]);
+	close(err_pipe[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(error, error_len, "runc %s failed: %s", argv[3],
+			 err_text && err_text[0] ? err_text : "(no message)");
+		free(text);
+		free(err_text);
+		return -1;
+	}
+	if (out)
+		*out = text;
+	else
+		free(text);
+	free(err_text);
+	return 0;
+}
+
+/* Connect to a unix socket by a path of any length (through an O_PATH fd
+ * of its directory when it passes sun_path, as the core binds it). */
+static int connect_attach(const char *path)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(path, '/');
+	char directory[PATH_MAX];
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), dir_fd, result;
+
+	if (fd < 0 || !slash || (size_t)(slash - path) >= sizeof(directory)) {
+		close_fd(&fd);
+		return -1;
+	}
+	memcpy(directory, path, (size_t)(slash - path));
+	directory[slash - path] = '\0';
+	dir_fd = open(directory[0] ? directory : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0) {
+		close_fd(&fd);
+		return -1;
+	}
+	snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd, slash + 1);
+	result = connect(fd, (struct sockaddr *)&address, sizeof(address));
+	close_fd(&dir_fd);
+	if (result < 0)
+		close_fd(&fd);
+	return fd;
+}
+
+/* Read fd until EOF, for at most timeout_ms: the text, or NULL. */
+static char *read_report(int fd, int timeout_ms)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		char buf[4096], *grown;
+		ssize_t n;
+
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			break;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return text ? text : strdup("");
+		grown = realloc(text, len + (size_t)n + 1);
+		if (!grown)
+			break;
+		text = grown;
+		memcpy(text + len, buf, (size_t)n);
+		len += (size_t)n;
+		text[len] = '\0';
+	}
+	free(text);
+	return NULL;
+}
+
+/* The shim daemon's report: the PID, or why not (in error). */
+static pid_t report_pid(const char *report, char *error, size_t error_len)
+{
+	struct flat_json obj;
+	const char *kind, *text;
+	long long pid = 0;
+
+	if (!report || flat_json_parse(report, &obj) < 0) {
+		snprintf(error, error_len, "no report from the shim daemon: %s", report ? report : "(none)");
+		return -1;
+	}
+	kind = flat_json_string(&obj, "kind");
+	if (kind && strcmp(kind, "container_pid") == 0 && flat_json_number(&obj, "pid", &pid) && pid > 0) {
+		free(obj.text);
+		return (pid_t)pid;
+	}
+	text = flat_json_string(&obj, "stderr");
+	if (!text || !text[0])
+		text = flat_json_string(&obj, "message");
+	snprintf(error, error_len, "%s", text && text[0] ? text : report);
+	free(obj.text);
+	return -1;
+}
+
+static int open_fifos(struct process *p)
+{
+	if (p->stdout_path[0] && (p->stdout_fd = open(p->stdout_path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return -1;
+	if (p->stderr_path[0] && strcmp(p->stderr_path, p->stdout_path) != 0 &&
+	    (p->stderr_fd = open(p->stderr_path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return -1;
+	if (p->stderr_fd < 0)
+		p->stderr_fd = p->stdout_fd;
+	if (p->stdin_path[0]) {
+		/* Our reader first, then a writer of ours that keeps the FIFO
+		 * from ending when the client's goes (until CloseIO). */
+		p->stdin_fd = open(p->stdin_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (p->stdin_fd < 0)
+			return -1;
+		p->stdin_keep_fd = open(p->stdin_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (p->stdin_keep_fd < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Start the core's shim daemon for p: `runc create`, or for an exec
+ * `runc exec` once we are attached (so no output is lost). The PID, or -1
+ * with error said. */
+static pid_t launch(struct task_server *s, struct process *p, char *error, size_t error_len)
+{
+	char *pid_path = path_in_bundle(s, p, "pid"), *exit_path = path_in_bundle(s, p, "exit"),
+	     *attach_path = path_in_bundle(s, p, "attach"), *ctl_path = path_in_bundle(s, p, "ctl"),
+	     *daemon_path = path_in_bundle(s, p, "shim.pid"), *log_path = path_in_bundle(s, p, "shim.log");
+	char *runtime_args[] = { "--root", s->runc_root, NULL }, *report = NULL, *ready = NULL;
+	int sync_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 }, ready_pipe[2] = { -1, -1 };
+	bool exec = p->exec_id[0] != '\0';
+	sigset_t none, all;
+	pid_t pid = -1, daemon_pid;
+	int status;
+
+	if (!pid_path || !exit_path || !attach_path || !ctl_path || !daemon_path || !log_path ||
+	    pipe2(sync_pipe, O_CLOEXEC) < 0 || (exec && (pipe2(go_pipe, O_CLOEXEC) < 0 ||
+						     pipe2(ready_pipe, O_CLOEXEC) < 0))) {
+		snprintf(error, error_len, "prepare the shim daemon: %s", strerror(errno));
+		goto out;
+	}
+	struct shim_args args = {
+		.shim_pidfile = daemon_path,
+		.shim_logfile = log_path,
+		.log_level = DIAG_INFO,
+		.runtime = "runc",
+		.runtime_args = runtime_args,
+		.runtime_arg_count = 2,
+		.bundle = exec ? NULL : s->bundle,
+		.container_id = s->id,
+		.container_pidfile = pid_path,
+		.container_exitfile = exit_path,
+		.container_attachfile = attach_path,
+		.attach_seqpacket = true,
+		.log_format = LOG_FORMAT_SHIMMY,
+		.stdin_enabled = p->stdin_path[0] != '\0' || p->terminal,
+		.stdin_once = !p->terminal,
+		.terminal = p->terminal,
+		.container_ctlfile = p->terminal ? ctl_path : NULL,
+		.sync_fd = sync_pipe[1],
+		.exec_process_spec = exec ? p->spec_path : NULL,
+		.go_fd = go_pipe[0],
+		.ready_fd = ready_pipe[1],
+	};
+	/* The core restores the mask it finds for runc and the container:
+	 * theirs must be empty, not our all-blocked one. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, &all);
+	status = shim_launch(&args, &shimmy_dialect);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	close_fd(&sync_pipe[1]);
+	close_fd(&go_pipe[0]);
+	close_fd(&ready_pipe[1]);
+	if (status != 0 || read_pid_file(daemon_path, &daemon_pid) < 0) {
+		snprintf(error, error_len, "start the shim daemon (see %s)", log_path);
+		goto out;
+	}
+	p->daemon_pid = daemon_pid;
+	if (exec) {
+		ready = read_report(ready_pipe[0], LAUNCH_TIMEOUT_MS);
+		if (ready && ready[0]) {
+			p->attach_fd = connect_attach(attach_path);
+			if (p->attach_fd < 0 || write_all(go_pipe[1], "", 1) < 0) {
+				snprintf(error, error_len, "attach to %s: %s", attach_path, strerror(errno));
+				goto out;
+			}
+		}
+		close_fd(&go_pipe[1]);
+	}
+	report = read_report(sync_pipe[0], LAUNCH_TIMEOUT_MS);
+	pid = report_pid(report, error, error_len);
+	if (pid < 0)
+		goto out;
+	if (!exec)
+		p->attach_fd = connect_attach(attach_path);
+	if (p->attach_fd < 0 || open_fifos(p) < 0) {
+		snprintf(error, error_len, "connect the process's stdio: %s", strerror(errno));
+		pid = -1;
+		goto out;
+	}
+	watch(s, EPOLL_CTL_ADD, p->attach_fd, EPOLLIN, WATCH_ATTACH);
+	if (p->stdin_fd >= 0)
+		watch(s, EPOLL_CTL_ADD, p->stdin_fd, EPOLLIN, WATCH_STDIN);
+out:
+	close_fd(&sync_pipe[0]);
+	close_fd(&sync_pipe[1]);
+	close_fd(&go_pipe[0]);
+	close_fd(&go_pipe[1]);
+	close_fd(&ready_pipe[0]);
+	close_fd(&ready_pipe[1]);
+	free(report);
+	free(ready);
+	free(pid_path);
+	free(exit_path);
+	free(attach_path);
+	free(ctl_path);
+	free(daemon_path);
+	free(log_path);
+	return pid;
+}
+
+/* ---- stdio: the attach socket to the FIFOs, the stdin FIFO to it -------- */
+
+/* Write what the FIFO takes now; keep the rest, and wait for room. */
+static void fifo_write(struct task_server *s, struct process *p, int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0)
+			return; /* the reader is gone for good: dropped */
+		data += n;
+		len -= (size_t)n;
+	}
+	if (len == 0)
+		return;
+	p->pending = malloc(len);
+	if (!p->pending)
+		return;
+	memcpy(p->pending, data, len);
+	p->pending_len = len;
+	p->pending_fd = fd;
+	/* The socket waits (the core's ring holds the rest) until the FIFO
+	 * has room. */
+	watch(s, EPOLL_CTL_MOD, p->attach_fd, 0, WATCH_ATTACH);
+	watch(s, EPOLL_CTL_ADD, fd, EPOLLOUT, WATCH_FIFO_OUT);
+}
+
+static void fifo_writable(struct task_server *s, struct process *p)
+{
+	char *data = p->pending;
+	size_t len = p->pending_len;
+	int fd = p->pending_fd;
+
+	watch(s, EPOLL_CTL_DEL, fd, 0, WATCH_FIFO_OUT);
+	p->pending = NULL;
+	p->pending_len = 0;
+	if (p->attach_fd >= 0)
+		watch(s, EPOLL_CTL_MOD, p->attach_fd, EPOLLIN, WATCH_ATTACH);
+	fifo_write(s, p, fd, data, len);
+	free(data);
+}
+
+/* One frame from the attach socket: 0, or -1 at its end. */
+static int attach_read(struct task_server *s, struct process *p)
+{
+	char frame[FRAME_MAX];
+	ssize_t n = recv(p->attach_fd, frame, sizeof(frame), MSG_DONTWAIT);
+	int fd;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		watch(s, EPOLL_CTL_DEL, p->attach_fd, 0, WATCH_ATTACH);
+		close_fd(&p->attach_fd);
+		return -1;
+	}
+	fd = frame[0] == 2 ? p->stderr_fd : p->stdout_fd;
+	if (n > 1 && fd >= 0)
+		fifo_write(s, p, fd, frame + 1, (size_t)n - 1);
+	return 0;
+}
+
+static void stdin_readable(struct task_server *s, struct process *p)
+{
+	char buf[32 * 1024];
+	ssize_t n = read(p->stdin_fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0 && p->attach_fd >= 0) {
+		if (send(p->attach_fd, buf, (size_t)n, MSG_NOSIGNAL) < 0)
+			syslog(LOG_WARNING, "containerd shim: stdin for %s: %m", p->name);
+		return;
+	}
+	/* Every writer is gone (the client's, and ours after CloseIO): the
+	 * process's stdin ends too. */
+	watch(s, EPOLL_CTL_DEL, p->stdin_fd, 0, WATCH_STDIN);
+	close_fd(&p->stdin_fd);
+	if (p->attach_fd >= 0)
+		shutdown(p->attach_fd, SHUT_WR);
+}
+
+/* ---- the exit ----------------------------------------------------------- */
+
+static void answer_wait(struct waiter *w, const struct process *p)
+{
+	Task__WaitResponse response = TASK__WAIT_RESPONSE__INIT;
+	Task__Timestamp at = timestamp_of(&p->exited_at);
+
+	response.exit_status = p->exit_status;
+	response.exited_at = &at;
+	RESPOND_WITH(w->conn_fd, w->stream_id, task__wait_response, &response);
+}
+
+/* The shim daemon of p has exited: its exit file says how the process
+ * ended. Everything it sent is in the attach socket: to the FIFOs first,
+ * then the FIFOs close (the reader's EOF), then the exit is told. */
+static void process_exited(struct task_server *s, struct process *p)
+{
+	Events__TaskExit exited = EVENTS__TASK_EXIT__INIT;
+	Task__Timestamp at;
+	char *exit_path = path_in_bundle(s, p, "exit"), text[1024];
+	struct flat_json obj;
+	const char *reason;
+	long long value = 0;
+
+	while (p->attach_fd >= 0 || p->pending) {
+		if (p->pending) {
+			struct pollfd pfd = { .fd = p->pending_fd, .events = POLLOUT };
+			if (poll(&pfd, 1, FIFO_WRITE_TIMEOUT_MS) <= 0)
+				break; /* nobody reads: the rest is dropped */
+			fifo_writable(s, p);
+			continue;
+		}
+		if (attach_read(s, p) < 0)
+			break;
+		if (!p->pending) {
+			struct pollfd pfd = { .fd = p->attach_fd, .events = POLLIN };
+			if (poll(&pfd, 1, 0) <= 0)
+				break;
+		}
+	}
+	clock_gettime(CLOCK_REALTIME, &p->exited_at);
+	p->exit_status = 255; /* unknown, as containerd says of a lost shim */
+	if (exit_path && read_small_file(exit_path, text, sizeof(text)) >= 0 &&
+	    flat_json_parse(text, &obj) == 0) {
+		reason = flat_json_string(&obj, "reason");
+		if (reason && strcmp(reason, "exited") == 0 && flat_json_number(&obj, "exitCode", &value))
+			p->exit_status = (uint32_t)value;
+		else if (reason && strcmp(reason, "signaled") == 0 && flat_json_number(&obj, "signal", &value))
+			p->exit_status = 128 + (uint32_t)value;
+		if (flat_json_number(&obj, "oomKilled", &value) && value == 1 && !p->exec_id[0]) {
+			Events__TaskOOM oom = EVENTS__TASK_OOM__INIT;
+			oom.container_id = (char *)s->id;
+			PUBLISH(s, "/tasks/oom", "containerd.events.TaskOOM", events__task_oom, &oom);
+		}
+		free(obj.text);
+	}
+	free(exit_path);
+	p->state = PROCESS_STOPPED;
+	close_stdio(s, p);
+	at = timestamp_of(&p->exited_at);
+	exited.container_id = (char *)s->id;
+	exited.id = p->exec_id[0] ? p->exec_id : (char *)s->id;
+	exited.pid = (uint32_t)p->pid;
+	exited.exit_status = p->exit_status;
+	exited.exited_at = &at;
+	PUBLISH(s, "/tasks/exit", "containerd.events.TaskExit", events__task_exit, &exited);
+	while (p->waiters) {
+		struct waiter *w = p->waiters;
+		p->waiters = w->next;
+		answer_wait(w, p);
+		free(w);
+	}
+}
+
+static void reap(struct task_server *s)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0)
+			return;
+		for (struct process *p = s->processes; p; p = p->next)
+			if (p->daemon_pid == pid && p->state != PROCESS_STOPPED)
+				process_exited(s, p);
+	}
+}
+
+/* ---- the methods -------------------------------------------------------- */
+
+#define UNPACK(prefix, request) prefix##__unpack(NULL, (request)->payload_len, (request)->payload)
+
+static void method_create(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__CreateTaskRequest *req = UNPACK(task__create_task_request, r);
+	Task__CreateTaskResponse response = TASK__CREATE_TASK_RESPONSE__INIT;
+	Events__TaskCreate created = EVENTS__TASK_CREATE__INIT;
+	Events__TaskIO io = EVENTS__TASK_IO__INIT;
+	char error[4096];
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "CreateTaskRequest: bad message", NULL, 0);
+		return;
+	}
+	if (find_process(s, "") || s->init_deleted) {
+		respond(fd, stream, TTRPC_ALREADY_EXISTS, "the task was created already", NULL, 0);
+	} else if (req->n_rootfs > 0) {
+		respond(fd, stream, TTRPC_FAILED_PRECONDITION,
+			"rootfs mounts (an image's snapshot) are not supported yet: give the root "
+			"filesystem as a directory (ctr run --rootfs DIR)",
+			NULL, 0);
+	} else if (!(p = new_process(s, "", req->terminal, req->stdin, req->stdout, req->stderr))) {
+		respond(fd, stream, TTRPC_INTERNAL, "out of memory", NULL, 0);
+	} else if ((p->pid = launch(s, p, error, sizeof(error))) < 0) {
+		free_process(s, p);
+		respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
+	} else {
+		response.pid = (uint32_t)p->pid;
+		RESPOND_WITH(fd, stream, task__create_task_response, &response);
+		io.stdin = req->stdin;
+		io.stdout = req->stdout;
+		io.stderr = req->stderr;
+		io.terminal = req->terminal;
+		created.container_id = (char *)s->id;
+		created.bundle = (char *)s->bundle;
+		created.io = &io;
+		created.pid = (uint32_t)p->pid;
+		PUBLISH(s, "/tasks/create", "containerd.events.TaskCreate", events__task_create, &created);
+	}
+	task__create_task_request__free_unpacked(req, NULL);
+}
+
+static struct process *process_or_answer(struct task_server *s, int fd, uint32_t stream,
+					 const char *exec_id)
+{
+	struct process *p = find_process(s, exec_id);
+	char message[256];
+
+	if (!p) {
+		snprintf(message, sizeof(message), "process %s: not found", exec_id && exec_id[0] ? exec_id : "init");
+		respond(fd, stream, TTRPC_NOT_FOUND, message, NULL, 0);
+	}
+	return p;
+}
+
+static void method_start(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__StartRequest *req = UNPACK(task__start_request, r);
+	Task__StartResponse response = TASK__START_RESPONSE__INIT;
+	char error[4096];
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "StartRequest: bad message", NULL, 0);
+		return;
+	}
+	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
+		if (p->state != PROCESS_CREATED) {
+			respond(fd, stream, TTRPC_FAILED_PRECONDITION, "the process was started already", NULL, 0);
+		} else if (!p->exec_id[0]) {
+			const char *args[] = { "start", s->id, NULL };
+			if (run_runc(s, args, NULL, error, sizeof(error)) < 0) {
+				respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
+			} else {
+				Events__TaskStart started = EVENTS__TASK_START__INIT;
+				p->state = PROCESS_RUNNING;
+				response.pid = (uint32_t)p->pid;
+				RESPOND_WITH(fd, stream, task__start_response, &response);
+				started.container_id = (char *)s->id;
+				started.pid = (uint32_t)p->pid;
+				PUBLISH(s, "/tasks/start", "containerd.events.TaskStart", events__task_start, &started);
+			}
+		} else if ((p->pid = launch(s, p, error, sizeof(error))) < 0) {
+			/* Never started: it is over, as for runc-v2. */
+			p->state = PROCESS_STOPPED;
+			p->exit_status = 255;
+			respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
+		} else {
+			Events__TaskExecStarted started = EVENTS__TASK_EXEC_STARTED__INIT;
+			p->state = PROCESS_RUNNING;
+			response.pid = (uint32_t)p->pid;
+			RESPOND_WITH(fd, stream, task__start_response, &response);
+			started.container_id = (char *)s->id;
+			started.exec_id = p->exec_id;
+			started.pid = (uint32_t)p->pid;
+			PUBLISH(s, "/tasks/exec-started", "containerd.events.TaskExecStarted",
+				events__task_exec_started, &started);
+		}
+	}
+	task__start_request__free_unpacked(req, NULL);
+	reap(s); /* a daemon that ended while we were busy */
+}
+
+static void method_state(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	static const Task__Status states[] = {
+		[PROCESS_CREATED] = TASK__STATUS__CREATED,
+		[PROCESS_RUNNING] = TASK__STATUS__RUNNING,
+		[PROCESS_PAUSED] = TASK__STATUS__PAUSED,
+		[PROCESS_STOPPED] = TASK__STATUS__STOPPED,
+	};
+	Task__StateRequest *req = UNPACK(task__state_request, r);
+	Task__StateResponse response = TASK__STATE_RESPONSE__INIT;
+	Task__Timestamp at;
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "StateRequest: bad message", NULL, 0);
+		return;
+	}
+	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
+		response.id = p->exec_id[0] ? p->exec_id : (char *)s->id;
+		response.bundle = (char *)s->bundle;
+		response.pid = (uint32_t)p->pid;
+		response.status = states[p->state];
+		response.stdin = p->stdin_path;
+		response.stdout = p->stdout_path;
+		response.stderr = p->stderr_path;
+		response.terminal = p->terminal;
+		response.exec_id = p->exec_id;
+		if (p->state == PROCESS_STOPPED) {
+			at = timestamp_of(&p->exited_at);
+			response.exit_status = p->exit_status;
+			response.exited_at = &at;
+		}
+		RESPOND_WITH(fd, stream, task__state_response, &response);
+	}
+	task__state_request__free_unpacked(req, NULL);
+}
+
+static void method_wait(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__WaitRequest *req = UNPACK(task__wait_request, r);
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "WaitRequest: bad message", NULL, 0);
+		return;
+	}
+	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
+		struct waiter w = { .conn_fd = fd, .stream_id = stream }, *queued;
+		if (p->state == PROCESS_STOPPED)
+			answer_wait(&w, p);
+		else if ((queued = malloc(sizeof(*queued)))) {
+			*queued = w;
+			queued->next = p->waiters;
+			p->waiters = queued;
+		} else {
+			respond(fd, stream, TTRPC_INTERNAL, "out of memory", NULL, 0);
+		}
+	}
+	task__wait_request__free_unpacked(req, NULL);
+}
+
+static void method_kill(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__KillRequest *req = UNPACK(task__kill_request, r);
+	char error[4096], signal_text[16];
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "KillRequest: bad message", NULL, 0);
+		return;
+	}
+	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
+		snprintf(signal_text, sizeof(signal_text), "%u", req->signal);
+		if (p->state == PROCESS_STOPPED) {
+			respond(fd, stream, TTRPC_NOT_FOUND, "process already finished", NULL, 0);
+		} else if (p->exec_id[0]) {
+			/* Not yet reaped by its shim daemon: its PID is still its. */
+			if (kill(p->pid, (int)req->signal) < 0)
+				respond(fd, stream, TTRPC_NOT_FOUND, strerror(errno), NULL, 0);
+			else
+				respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+		} else {
+			const char *all[] = { "kill", "--all", s->id, signal_text, NULL };
+			const char *one[] = { "kill", s->id, signal_text, NULL };
+			if (run_runc(s, req->all ? all : one, NULL, error, sizeof(error)) < 0)
+				respond(fd, stream, TTRPC_NOT_FOUND, error, NULL, 0);
+			else
+				respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+		}
+	}
+	task__kill_request__free_unpacked(req, NULL);
+}
+
+static void method_delete(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__DeleteRequest *req = UNPACK(task__delete_request, r);
+	Task__DeleteResponse response = TASK__DELETE_RESPONSE__INIT;
+	Task__Timestamp at;
+	char error[4096];
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "DeleteRequest: bad message", NULL, 0);
+		return;
+	}
+	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
+		if (p->state == PROCESS_RUNNING || p->state == PROCESS_PAUSED) {
+			respond(fd, stream, TTRPC_FAILED_PRECONDITION, "cannot delete a running process", NULL, 0);
+		} else {
+			if (!p->exec_id[0]) {
+				/* Created and never started, or stopped: runc forgets it
+				 * (and kills a created one's init). */
+				const char *args[] = { "delete", "--force", s->id, NULL };
+				if (run_runc(s, args, NULL, error, sizeof(error)) < 0)
+					syslog(LOG_WARNING, "containerd shim %s: %s", s->id, error);
+			}
+			at = timestamp_of(&p->exited_at);
+			response.pid = (uint32_t)p->pid;
+			response.exit_status = p->exit_status;
+			if (p->state == PROCESS_STOPPED)
+				response.exited_at = &at;
+			RESPOND_WITH(fd, stream, task__delete_response, &response);
+			if (!p->exec_id[0]) {
+				Events__TaskDelete deleted = EVENTS__TASK_DELETE__INIT;
+				deleted.container_id = (char *)s->id;
+				deleted.pid = (uint32_t)p->pid;
+				deleted.exit_status = p->exit_status;
+				deleted.exited_at = response.exited_at;
+				PUBLISH(s, "/tasks/delete", "containerd.events.TaskDelete", events__task_delete, &deleted);
+				s->init_deleted = true;
+			}
+			free_process(s, p);
+		}
+	}
+	task__delete_request__free_unpacked(req, NULL);
+}
+
+static void method_exec(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__ExecProcessRequest *req = UNPACK(task__exec_process_request, r);
+	Events__TaskExecAdded added = EVENTS__TASK_EXEC_ADDED__INIT;
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "ExecProcessRequest: bad message", NULL, 0);
+		return;
+	}
+	if (!req->exec_id[0] || find_process(s, req->exec_id)) {
+		respond(fd, stream, TTRPC_ALREADY_EXISTS, "an exec with that ID exists, or no ID", NULL, 0);
+	} else if (!req->spec || !find_process(s, "")) {
+		respond(fd, stream, TTRPC_FAILED_PRECONDITION, "no process spec, or no task", NULL, 0);
+	} else if (!(p = new_process(s, req->exec_id, req->terminal, req->stdin, req->stdout, req->stderr)) ||
+		   !(p->spec_path = path_in_bundle(s, p, "json")) ||
+		   /* The spec is the OCI process as JSON: runc exec reads it as it is. */
+		   write_file_atomic(p->spec_path, req->spec->value.data, req->spec->value.len, 0600) < 0) {
+		if (p)
+			free_process(s, p);
+		respond(fd, stream, TTRPC_INTERNAL, "write the process spec", NULL, 0);
+	} else {
+		respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+		added.container_id = (char *)s->id;
+		added.exec_id = p->exec_id;
+		PUBLISH(s, "/tasks/exec-added", "containerd.events.TaskExecAdded", events__task_exec_added, &added);
+	}
+	task__exec_process_request__free_unpacked(req, NULL);
+}
+
+static void method_pids(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__PidsResponse response = TASK__PIDS_RESPONSE__INIT;
+	Task__ProcessInfo infos[256], *list[256];
+	const char *args[] = { "ps", "--format", "json", s->id, NULL };
+	char error[4096], *out = NULL, *p, *end;
+	size_t count = 0;
+
+	(void)r;
+	if (run_runc(s, args, &out, error, sizeof(error)) < 0) {
+		respond(fd, stream, TTRPC_NOT_FOUND, error, NULL, 0);
+		return;
+	}
+	/* [1234,1240]: runc's list of the container's PIDs. */
+	for (p = out; p && *p && count < 256; p = end) {
+		long pid = strtol(p, &end, 10);
+		if (end == p) {
+			end = p + 1;
+			continue;
+		}
+		task__process_info__init(&infos[count]);
+		infos[count].pid = (uint32_t)pid;
+		list[count] = &infos[count];
+		count++;
+	}
+	free(out);
+	response.processes = list;
+	response.n_processes = count;
+	RESPOND_WITH(fd, stream, task__pids_response, &response);
+}
+
+static void method_pause_resume(struct task_server *s, int fd, uint32_t stream, bool pause)
+{
+	const char *args[] = { pause ? "pause" : "resume", s->id, NULL };
+	struct process *init = find_process(s, "");
+	char error[4096];
+
+	if (!init) {
+		respond(fd, stream, TTRPC_NOT_FOUND, "no task", NULL, 0);
+		return;
+	}
+	if (run_runc(s, args, NULL, error, sizeof(error)) < 0) {
+		respond(fd, stream, TTRPC_FAILED_PRECONDITION, error, NULL, 0);
+		return;
+	}
+	init->state = pause ? PROCESS_PAUSED : PROCESS_RUNNING;
+	respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+	if (pause) {
+		Events__TaskPaused paused = EVENTS__TASK_PAUSED__INIT;
+		paused.container_id = (char *)s->id;
+		PUBLISH(s, "/tasks/paused", "containerd.events.TaskPaused", events__task_paused, &paused);
+	} else {
+		Events__TaskResumed resumed = EVENTS__TASK_RESUMED__INIT;
+		resumed.container_id = (char *)s->id;
+		PUBLISH(s, "/tasks/resumed", "containerd.events.TaskResumed", events__task_resumed, &resumed);
+	}
+}
+
+static void method_resize(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__ResizePtyRequest *req = UNPACK(task__resize_pty_request, r);
+	struct process *p;
+	char line[64], *ctl_path;
+	int ctl_fd;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "ResizePtyRequest: bad message", NULL, 0);
+		return;
+	}
+	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
+		/* The core's control FIFO, in shimmy's order: width, height. */
+		int len = snprintf(line, sizeof(line), "1 %u %u\n", req->width & 0xffff, req->height & 0xffff);
+		ctl_path = path_in_bundle(s, p, "ctl");
+		ctl_fd = ctl_path ? open(ctl_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+		if (!p->terminal || ctl_fd < 0 || write_all(ctl_fd, line, (size_t)len) < 0)
+			respond(fd, stream, TTRPC_FAILED_PRECONDITION, "the process has no terminal to resize", NULL, 0);
+		else
+			respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+		close_fd(&ctl_fd);
+		free(ctl_path);
+	}
+	task__resize_pty_request__free_unpacked(req, NULL);
+}
+
+static void method_close_io(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	Task__CloseIORequest *req = UNPACK(task__close_iorequest, r);
+	struct process *p;
+
+	if (!req) {
+		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "CloseIORequest: bad message", NULL, 0);
+		return;
+	}
+	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
+		/* Our writer on the stdin FIFO goes: once the client's has too,
+		 * the FIFO ends, and so does the process's stdin. */
+		if (req->stdin)
+			close_fd(&p->stdin_keep_fd);
+		respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+	}
+	task__close_iorequest__free_unpacked(req, NULL);
+}
+
+static void method_connect(struct task_server *s, int fd, uint32_t stream)
+{
+	Task__ConnectResponse response = TASK__CONNECT_RESPONSE__INIT;
+	struct process *init = find_process(s, "");
+
+	response.shim_pid = (uint32_t)getpid();
+	response.task_pid = init ? (uint32_t)init->pid : 0;
+	response.version = SHIM_VERSION;
+	RESPOND_WITH(fd, stream, task__connect_response, &response);
+}
+
+static void dispatch(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	const char *m = r->method;
+	char message[256];
+
+	if (strcmp(r->service, TASK_SERVICE) != 0) {
+		snprintf(message, sizeof(message), "service %s", r->service);
+		{
+		respond(fd, stream, TTRPC_UNIMPLEMENTED, message, NULL, 0);
+		return;
+	}
+	}
+	if (strcmp(m, "Create") == 0)
+		method_create(s, fd, stream, r);
+	else if (strcmp(m, "Start") == 0)
+		method_start(s, fd, stream, r);
+	else if (strcmp(m, "State") == 0)
+		method_state(s, fd, stream, r);
+	else if (strcmp(m, "Wait") == 0)
+		method_wait(s, fd, stream, r);
+	else if (strcmp(m, "Kill") == 0)
+		method_kill(s, fd, stream, r);
+	else if (strcmp(m, "Delete") == 0)
+		method_delete(s, fd, stream, r);
+	else if (strcmp(m, "Exec") == 0)
+		method_exec(s, fd, stream, r);
+	else if (strcmp(m, "Pids") == 0)
+		method_pids(s, fd, stream, r);
+	else if (strcmp(m, "Pause") == 0 || strcmp(m, "Resume") == 0)
+		method_pause_resume(s, fd, stream, m[0] == 'P');
+	else if (strcmp(m, "ResizePty") == 0)
+		method_resize(s, fd, stream, r);
+	else if (strcmp(m, "CloseIO") == 0)
+		method_close_io(s, fd, stream, r);
+	else if (strcmp(m, "Connect") == 0)
+		method_connect(s, fd, stream);
+	else if (strcmp(m, "Shutdown") == 0) {
+		respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+		/* Only once the task is gone: containerd asks after Delete. */
+		if (!find_process(s, ""))
+			s->shutting_down = true;
+	} else {
+		snprintf(message, sizeof(message), "method %s is not supported by this shim", m);
+		respond(fd, stream, TTRPC_UNIMPLEMENTED, message, NULL, 0);
+	}
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void conn_close(struct loop *loop, struct conn *c)
+{
+	struct conn **link = &loop->conns;
+
+	/* Waits of this connection are answered to nobody. */
+	for (struct process *p = loop->server->processes; p; p = p->next) {
+		for (struct waiter **w = &p->waiters; *w;) {
+			if ((*w)->conn_fd == c->fd) {
+				struct waiter *gone = *w;
+				*w = gone->next;
+				free(gone);
+			} else {
+				w = &(*w)->next;
+			}
+		}
+	}
+	while (*link && *link != c)
+		link = &(*link)->next;
+	if (*link)
+		*link = c->next;
+	epoll_ctl(loop->server->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+	close_fd(&c->fd);
+	ttrpc_reader_free(&c->reader);
+	free(c);
+}
+
+static void conn_readable(struct loop *loop, struct conn *c)
+{
+	char buf[16 * 1024];
+	ssize_t n = read(c->fd, buf, sizeof(buf));
+	struct ttrpc_header header;
+	const uint8_t *data;
+	enum ttrpc_read_result result;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || ttrpc_reader_feed(&c->reader, buf, (size_t)n) < 0)
+		return conn_close(loop, c);
+	while ((result = ttrpc_reader_next(&c->reader, &header, &data)) != TTRPC_NEED_MORE) {
+		struct ttrpc_request request;
+
+		if (result == TTRPC_TOO_LARGE) {
+			respond(c->fd, header.stream_id, TTRPC_RESOURCE_EXHAUSTED,
+				"message larger than ttrpc's 4 MiB", NULL, 0);
+			continue;
+		}
+		if (header.type != TTRPC_REQUEST)
+			continue; /* as ttrpc does: for compatibility */
+		if (header.stream_id % 2 == 0) {
+			respond(c->fd, header.stream_id, TTRPC_INVALID_ARGUMENT,
+				"StreamID must be odd for client initiated streams", NULL, 0);
+			continue;
+		}
+		if (ttrpc_request_decode(data, header.length, &request) < 0) {
+			respond(c->fd, header.stream_id, TTRPC_INVALID_ARGUMENT, "not a ttrpc Request", NULL, 0);
+			continue;
+		}
+		dispatch(loop->server, c->fd, header.stream_id, &request);
+		ttrpc_request_free(&request);
+	}
+}
+
+static void conn_accept(struct loop *loop)
+{
+	int fd = accept4(loop->server->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct conn *c;
+
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close_fd(&fd);
+		return;
+	}
+	c->fd = fd;
+	c->next = loop->conns;
+	loop->conns = c;
+	watch(loop->server, EPOLL_CTL_ADD, fd, EPOLLIN, WATCH_CONN);
+}
+
+_Noreturn void task_serve(struct task_server *s)
+{
+	struct loop loop = { .server = s };
+	sigset_t all;
+
+	openlog("containerd-shim-cshim-v2", LOG_PID, LOG_DAEMON);
+	/* Every signal read from the signalfd (SIGPIPE too: a reader gone is
+	 * an EPIPE); the core's daemons get a clean mask (see launch). */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	s->signal_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->signal_fd < 0 || s->epoll_fd < 0) {
+		syslog(LOG_ERR, "containerd shim %s: signalfd or epoll: %m", s->id);
+		exit(1);
+	}
+	watch(s, EPOLL_CTL_ADD, s->listen_fd, EPOLLIN, WATCH_LISTEN);
+	watch(s, EPOLL_CTL_ADD, s->signal_fd, EPOLLIN, WATCH_SIGNALS);
+	while (!s->shutting_down) {
+		struct epoll_event events[16];
+		int count = epoll_wait(s->epoll_fd, events, 16, -1);
+
+		for (int i = 0; i < count && !s->shutting_down; i++) {
+			int fd = (int)(events[i].data.u64 >> 32);
+			struct process *p;
+			struct signalfd_siginfo info;
+
+			switch ((enum watch)(events[i].data.u64 & 0xff)) {
+			case WATCH_LISTEN:
+				conn_accept(&loop);
+				break;
+			case WATCH_SIGNALS:
+				while (read(s->signal_fd, &info, sizeof(info)) == sizeof(info)) {
+					if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)
+						s->shutting_down = true;
+				}
+				reap(s);
+				break;
+			case WATCH_CONN:
+				for (struct conn *c = loop.conns; c; c = c->next) {
+					if (c->fd == fd) {
+						conn_readable(&loop, c);
+						break;
+					}
+				}
+				break;
+			case WATCH_ATTACH:
+				if ((p = process_by_fd(s, fd)))
+					attach_read(s, p);
+				break;
+			case WATCH_STDIN:
+				if ((p = process_by_fd(s, fd)))
+					stdin_readable(s, p);
+				break;
+			case WATCH_FIFO_OUT:
+				for (p = s->processes; p; p = p->next)
+					if (p->pending && p->pending_fd == fd)
+						break;
+				if (p)
+					fifo_writable(s, p);
+				break;
+			}
+		}
+	}
+	unlink(s->socket_path);
+	exit(0);
+}
