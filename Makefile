@@ -200,7 +200,7 @@ check: deps
 
 # Every picture and transcript in docs/ comes from a real run (docs/gen/):
 # make docs writes them, make check fails when one is stale.
-DOCS_PREREQS = all build/asan/shim build/asan/shimctl tests/attach-probe tests/pty-driver
+DOCS_PREREQS = all $(CONTAINERD_SHIM) build/asan/shim build/asan/shimctl tests/attach-probe tests/pty-driver
 
 docs: deps
 	$(MAKE) $(DOCS_PREREQS)
@@ -230,7 +230,7 @@ fresh-root:
 	tests/fresh-root.sh
 
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(CONTAINERD_SHIM)
 	bundle-example/prepare.sh
 	bench/run.sh
 

@@ -63,6 +63,43 @@ static void watch_set(struct container_io *io, int op, int fd, uint32_t events, 
 		log_error(io->diag, "epoll_ctl %d on fd %d: %m", op, fd);
 }
 
+/* ---- holding the container back (io->lossless) -------------------------
+ * A manager whose client is the container's only reader (containerd's
+ * front end copies it to the FIFOs) must lose nothing: when a client
+ * falls so far behind that the next read could overwrite what it is
+ * owed, the streams are not read until it catches up, and the container
+ * waits on its full pipe, as it would writing to a slow reader itself. */
+/* Room for one read of a stream (a pipe's capacity, 1 MiB) and, at the
+ * exit, the drain of both: what may come after the last check. */
+#define RING_MARGIN (3 * 1024 * 1024)
+
+static bool clients_far_behind(const struct container_io *io)
+{
+	for (const struct attach_client *client = io->clients; client; client = client->next)
+		if (io->ring.head - client->pos > OUTPUT_RING_SIZE - RING_MARGIN)
+			return true;
+	return false;
+}
+
+static void output_watch(struct container_io *io, uint32_t events)
+{
+	if (io->out.fd >= 0)
+		watch_set(io, EPOLL_CTL_MOD, io->out.fd, events, WATCH_TAG(WATCH_STDOUT, io->out.fd));
+	if (io->err.fd >= 0)
+		watch_set(io, EPOLL_CTL_MOD, io->err.fd, events, WATCH_TAG(WATCH_STDERR, io->err.fd));
+	if (io->tty.fd >= 0)
+		watch_set(io, EPOLL_CTL_MOD, io->tty.fd, events, WATCH_TAG(WATCH_TTY, io->tty.fd));
+}
+
+/* Called after a client took some of what it is owed, or left. */
+static void output_resume_if_caught_up(struct container_io *io)
+{
+	if (io->output_paused && !clients_far_behind(io)) {
+		io->output_paused = false;
+		output_watch(io, EPOLLIN);
+	}
+}
+
 /* read_size: how much one read may bring (a pipe's whole capacity). */
 static int output_stream_init(struct output_stream *stream, enum stream_id id, int read_fd,
 			      size_t read_size)
@@ -309,6 +346,7 @@ static void client_close(struct container_io *io, struct attach_client *client)
 	close_fd(&client->fd);
 	free(client);
 	ring_release_if_unused(io);
+	output_resume_if_caught_up(io);
 	if (io->accept_paused) {
 		/* An fd is free again: connections waiting can be accepted. */
 		io->accept_paused = false;
@@ -605,9 +643,11 @@ void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_
 	if (events & EPOLLOUT) {
 		if (client_flush(io, client) < 0) {
 			client_close(io, client);
+			output_resume_if_caught_up(io);
 			return;
 		}
 		client_update_events(io, client);
+		output_resume_if_caught_up(io);
 	}
 	/* Hung up both ways (reported even when not asked for), with nothing
 	 * left to read: it is gone. */
@@ -962,7 +1002,16 @@ static ssize_t pump_once(struct container_io *io, struct output_stream *stream, 
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 {
 	for (int reads = 0; reads < READS_PER_WAKEUP; reads++) {
-		ssize_t n = pump_once(io, stream, SIZE_MAX);
+		ssize_t n;
+
+		if (io->lossless && clients_far_behind(io)) {
+			if (!io->output_paused) {
+				io->output_paused = true;
+				output_watch(io, 0);
+			}
+			return PUMP_AGAIN;
+		}
+		n = pump_once(io, stream, SIZE_MAX);
 
 		if (n < 0 && errno == EAGAIN) {
 			stream_went_dry(io, stream);

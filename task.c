@@ -427,6 +427,7 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 		.container_exitfile = exit_path,
 		.container_attachfile = attach_path,
 		.attach_seqpacket = true,
+		.attach_lossless = true, /* we are the only reader: nothing may be dropped */
 		.log_format = LOG_FORMAT_SHIMMY,
 		.stdin_enabled = p->stdin_path[0] != '\0' || p->terminal,
 		.stdin_once = !p->terminal,

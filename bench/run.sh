@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh - compare the shim with conmon on the same runc, the same
-# bundle and the same workloads, in one run, directly and under podman
-# (bench/podman.sh); write docs/performance.md and print it. Run by `make bench` (after building and preparing the rootfs),
+# bundle and the same workloads, in one run, directly, under podman
+# (bench/podman.sh) and under containerd against its own Go shim
+# (bench/containerd.sh); write docs/performance.md and print it. Run by `make bench` (after building and preparing the rootfs),
 # as root.
 #
 # Usage: bench/run.sh           every measurement; writes docs/performance.md
@@ -342,10 +343,12 @@ if [[ $WHAT == all ]]; then
 fi
 # The same comparison under podman, through its own script (its section
 # goes into the report as it is).
-PODMAN_SECTION=
+PODMAN_SECTION= CONTAINERD_SECTION=
 if [[ $WHAT == all ]]; then
 	say "under podman: bench/podman.sh"
 	PODMAN_SECTION=$(BENCH_RUNS=$RUNS BENCH_DIR=$BASE_DIR "$REPO/bench/podman.sh")
+	say "under containerd: bench/containerd.sh"
+	CONTAINERD_SECTION=$(BENCH_RUNS=$RUNS BENCH_DIR=$BASE_DIR "$REPO/bench/containerd.sh")
 fi
 ELAPSED=$((($(date +%s%N) - T0) / 1000000000))
 
@@ -669,6 +672,8 @@ What was tried:
   connect.
 
 $PODMAN_SECTION
+
+$CONTAINERD_SECTION
 
 ## Method
 

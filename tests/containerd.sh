@@ -29,7 +29,8 @@ is_ours() { [[ ${SHIM_UNDER_TEST##*/} == containerd-shim-cshim-v2 ]]; }
 # ends, and its jobs are killed, when the case does).
 containerd_running() { pgrep -f -- "containerd --config $WORK/containerd.toml" >/dev/null; }
 containerd_start() {
-	(containerd --config "$WORK/containerd.toml" >>"$WORK/containerd.log" 2>&1 &)
+	# $WORK/bin first in its PATH: where a runtime's name finds its shim.
+	(PATH=$WORK/bin:$PATH containerd --config "$WORK/containerd.toml" >>"$WORK/containerd.log" 2>&1 &)
 	wait_for -t 20 eval 'c version >/dev/null 2>&1'
 }
 containerd_stop() {
@@ -226,6 +227,18 @@ bad_clients() {
 	c containers delete "$id"
 }
 
+# by name, as containerd finds a shim: io.containerd.NAME.v2 runs
+# containerd-shim-NAME-v2 from PATH (make install puts ours there)
+by_runtime_name() {
+	use_containerd
+	local name rc=0
+	if is_ours; then name=io.containerd.cshim.v2; else name=io.containerd.runc.v2; fi
+	c run --rm --runtime "$name" --env PATH=/bin --rootfs "$ROOTFS" cd-n$$ /bin/sh -c 'echo by name; exit 2' \
+		>"$T/out" || rc=$?
+	assert_eq 2 "$rc" "exit code"
+	assert_eq "by name" "$(<"$T/out")" "output"
+}
+
 CONTAINERD_TESTS=(
 	run_rm_output_and_exit_code
 	detached_kill_delete
@@ -235,6 +248,7 @@ CONTAINERD_TESTS=(
 	events_and_oom
 	containerd_restart
 	bad_clients
+	by_runtime_name
 )
 
 main() {
@@ -267,6 +281,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = "$CTD_SOCK"
 EOF
+	mkdir -p "$WORK/bin"
+	ln -s "$SHIM_UNDER_TEST" "$WORK/bin/${SHIM_UNDER_TEST##*/}"
 	echo "# shim under test: $SHIM_UNDER_TEST"
 	containerd_start
 	for name in "${selected[@]}"; do
