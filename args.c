@@ -189,6 +189,8 @@ enum args_result args_parse(struct shim_args *args, int argc, char **argv, char 
 		.sync_fd = -1,
 		.go_fd = -1,
 		.ready_fd = -1,
+		.stdout_sink_fd = -1,
+		.stderr_sink_fd = -1,
 	};
 	args->runtime_args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!args->runtime_args)

@@ -394,6 +394,8 @@ int conmon_args_parse(struct conmon_args *args, int argc, char **argv, char *err
 		.sync_fd = -1,
 		.go_fd = -1,
 		.ready_fd = -1,
+		.stdout_sink_fd = -1,
+		.stderr_sink_fd = -1,
 	};
 	args->runtime_args = calloc(room, sizeof(char *));
 	args->runtime_opts = calloc(room, sizeof(char *));

@@ -75,8 +75,13 @@ static void watch_set(struct container_io *io, int op, int fd, uint32_t events, 
 
 static bool clients_far_behind(const struct container_io *io)
 {
+	/* (A ring made small for a test keeps half of itself as the margin.) */
+	const uint64_t limit = (uint64_t)OUTPUT_RING_SIZE > (uint64_t)RING_MARGIN
+				       ? (uint64_t)OUTPUT_RING_SIZE - RING_MARGIN
+				       : (uint64_t)OUTPUT_RING_SIZE / 2;
+
 	for (const struct attach_client *client = io->clients; client; client = client->next)
-		if (io->ring.head - client->pos > OUTPUT_RING_SIZE - RING_MARGIN)
+		if (io->ring.head - client->pos > limit)
 			return true;
 	return false;
 }
@@ -154,6 +159,7 @@ void io_init(struct container_io *io)
 	io->stdin_fd = io->listen_fd = io->ctl_fd = -1;
 	io->listen_file.dir_fd = io->ctl_file.dir_fd = io->log.file.dir_fd = -1;
 	io->out.fd = io->err.fd = io->tty.fd = io->log.fd = -1;
+	io->out.sink_fd = io->err.sink_fd = io->tty.sink_fd = -1;
 	io->frame_id[STREAM_STDOUT] = STREAM_STDOUT;
 	io->frame_id[STREAM_STDERR] = STREAM_STDERR;
 	io->frame_data_max = 32 * 1024;
@@ -956,14 +962,129 @@ static void flush_last_line(struct container_io *io, struct output_stream *strea
 	stream->len = 0;
 }
 
+/* ---- sinks: a stream's bytes, as they are, to an fd of the manager's ---- */
+
+static struct output_stream *stream_at(struct container_io *io, unsigned which)
+{
+	return which == 0 ? &io->out : which == 1 ? &io->err : &io->tty;
+}
+
+static uint64_t stream_tag(struct container_io *io, struct output_stream *stream)
+{
+	enum watch_kind kind = stream == &io->tty ? WATCH_TTY : stream == &io->err ? WATCH_STDERR : WATCH_STDOUT;
+	return WATCH_TAG(kind, stream->fd);
+}
+
+void io_set_sinks(struct container_io *io, int stdout_fd, int stderr_fd)
+{
+	io->out.sink_fd = stdout_fd;
+	io->err.sink_fd = stderr_fd;
+	io->tty.sink_fd = stdout_fd;
+}
+
+/* Write what the sink takes now. The rest waits, and so does the stream,
+ * until the sink has room: the container waits on its full pipe, as it
+ * would writing to a slow reader itself. Nothing is dropped but what a
+ * sink refuses for good (its reader cannot come back to an fd we hold
+ * read-write, so that is an error of the fd's). */
+static void sink_write(struct container_io *io, struct output_stream *stream, const char *data,
+		       size_t len)
+{
+	char *grown;
+
+	while (len > 0 && !stream->sink_pending) {
+		ssize_t n = write(stream->sink_fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			log_error(io->diag, "write the container's output to fd %d: %m; dropped",
+				  stream->sink_fd);
+			return;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	if (len == 0)
+		return;
+	grown = realloc(stream->sink_pending, stream->sink_pending_len + len);
+	if (!grown) {
+		log_error(io->diag, "keep %zu bytes for fd %d: out of memory; dropped", len, stream->sink_fd);
+		return;
+	}
+	if (!stream->sink_pending && !stream->sink_waiting) {
+		unsigned which = stream == &io->out ? 0 : stream == &io->err ? 1 : 2;
+		stream->sink_waiting = true;
+		if (stream->fd >= 0)
+			watch_set(io, EPOLL_CTL_MOD, stream->fd, 0, stream_tag(io, stream));
+		watch_set(io, EPOLL_CTL_ADD, stream->sink_fd, EPOLLOUT, WATCH_TAG(WATCH_SINK, which));
+	}
+	memcpy(grown + stream->sink_pending_len, data, len);
+	stream->sink_pending = grown;
+	stream->sink_pending_len += len;
+}
+
+void io_sink_writable(struct container_io *io, unsigned which)
+{
+	struct output_stream *stream = stream_at(io, which);
+	size_t done = 0;
+
+	while (done < stream->sink_pending_len) {
+		ssize_t n = write(stream->sink_fd, stream->sink_pending + done, stream->sink_pending_len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) {
+			log_error(io->diag, "write the container's output to fd %d: %m; dropped", stream->sink_fd);
+			done = stream->sink_pending_len;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (stream->sink_pending) {
+		memmove(stream->sink_pending, stream->sink_pending + done, stream->sink_pending_len - done);
+		stream->sink_pending_len -= done;
+		if (stream->sink_pending_len > 0)
+			return;
+	}
+	free(stream->sink_pending);
+	stream->sink_pending = NULL;
+	stream->sink_waiting = false;
+	watch_set(io, EPOLL_CTL_DEL, stream->sink_fd, 0, 0);
+	if (stream->fd >= 0)
+		watch_set(io, EPOLL_CTL_MOD, stream->fd, EPOLLIN, stream_tag(io, stream));
+}
+
+/* At the exit: what the sink still owes, waiting for room a bounded time. */
+static void sink_flush(struct container_io *io, struct output_stream *stream)
+{
+	while (stream->sink_pending || stream->sink_waiting) {
+		struct pollfd pfd = { .fd = stream->sink_fd, .events = POLLOUT };
+		if (poll(&pfd, 1, 1000) <= 0) {
+			log_error(io->diag, "fd %d took no output for 1 s at the exit: %zu bytes dropped",
+				  stream->sink_fd, stream->sink_pending_len);
+			break;
+		}
+		io_sink_writable(io, (unsigned)(stream == &io->out ? 0 : stream == &io->err ? 1 : 2));
+	}
+	free(stream->sink_pending);
+	stream->sink_pending = NULL;
+	stream->sink_pending_len = 0;
+}
+
 /* fresh bytes have just been added after the stream's unfinished line:
- * clients get them as they come, the log gets whole lines. */
+ * clients (or the sink) get them as they come, the log gets whole lines. */
 static void stream_take(struct container_io *io, struct output_stream *stream, size_t fresh,
 			const struct timespec *now)
 {
 	size_t consumed;
 
-	broadcast(io, stream->id, stream->buf + stream->len, fresh);
+	if (stream->sink_fd >= 0)
+		sink_write(io, stream, stream->buf + stream->len, fresh);
+	else
+		broadcast(io, stream->id, stream->buf + stream->len, fresh);
 	stream->len += fresh;
 	consumed = log_writer_frame(&io->log, stream->id, stream->buf, stream->len, false, now);
 	/* Keep the unfinished line (shorter than LOG_RECORD_MAX) at the front. */
@@ -973,7 +1094,47 @@ static void stream_take(struct container_io *io, struct output_stream *stream, s
 
 /* One read of at most max bytes, pumped. Returns what read() did: bytes,
  * 0 at the end (the last line is flushed), or -1 with errno. */
+static ssize_t read_once(struct container_io *io, struct output_stream *stream, size_t max);
+
+/* A pipe stream with a sink, and no log to frame: its bytes go from the
+ * container's pipe to the sink (a FIFO) in the kernel, never copied into
+ * our memory (splice). The bytes moved; 0 at the pipe's end; -1 with
+ * EAGAIN when the pipe is dry or the sink full (then the stream waits for
+ * the sink, as in sink_write). */
+static ssize_t splice_once(struct container_io *io, struct output_stream *stream, size_t max)
+{
+	int queued = 0;
+	ssize_t n;
+
+	do
+		n = splice(stream->fd, NULL, stream->sink_fd, NULL, max < stream->cap ? max : stream->cap,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0 || errno != EAGAIN)
+		return n;
+	if (ioctl(stream->fd, FIONREAD, &queued) == 0 && queued > 0 && !stream->sink_waiting) {
+		unsigned which = stream == &io->out ? 0 : stream == &io->err ? 1 : 2;
+		stream->sink_waiting = true;
+		watch_set(io, EPOLL_CTL_MOD, stream->fd, 0, stream_tag(io, stream));
+		watch_set(io, EPOLL_CTL_ADD, stream->sink_fd, EPOLLOUT, WATCH_TAG(WATCH_SINK, which));
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+static bool spliceable(const struct container_io *io, const struct output_stream *stream)
+{
+	return stream->sink_fd >= 0 && io->log.fd < 0 && !stream->is_tty && stream->len == 0;
+}
+
 static ssize_t pump_once(struct container_io *io, struct output_stream *stream, size_t max)
+{
+	if (spliceable(io, stream))
+		return splice_once(io, stream, max);
+	return read_once(io, stream, max);
+}
+
+static ssize_t read_once(struct container_io *io, struct output_stream *stream, size_t max)
 {
 	size_t room = stream->cap - stream->len;
 	struct timespec now;
@@ -1108,10 +1269,20 @@ void io_drain(struct container_io *io)
 
 		while (stream->fd >= 0 && stream->drain_left > 0) {
 			ssize_t n = pump_once(io, stream, stream->drain_left);
+			if (n < 0 && errno == EAGAIN && stream->sink_waiting) {
+				/* The sink is full: the rest waits for it a while. */
+				struct pollfd pfd = { .fd = stream->sink_fd, .events = POLLOUT };
+				if (poll(&pfd, 1, 1000) <= 0)
+					break;
+				io_sink_writable(io, (unsigned)(stream == &io->out ? 0 : stream == &io->err ? 1 : 2));
+				continue;
+			}
 			if (n <= 0)
 				break; /* EAGAIN, the end, or an error: nothing more now */
 			stream->drain_left -= (size_t)n;
 		}
+		if (stream->sink_fd >= 0)
+			sink_flush(io, stream);
 		/* A process left behind may still hold the pipe: flush the
 		 * unfinished line now rather than wait for an EOF that may
 		 * never come. */

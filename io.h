@@ -27,6 +27,7 @@ enum watch_kind {
 	WATCH_CTL,           /* a line on the control FIFO */
 	WATCH_RUNTIME_TIMER, /* --runtime-timeout has passed */
 	WATCH_CONTAINER_GONE, /* --no-subreaper: the container's pidfd says it exited */
+	WATCH_SINK,          /* a stream's sink has room again (its index in the upper half) */
 };
 #define WATCH_TAG(kind, n) (((uint64_t)(uint32_t)(n) << 32) | (uint64_t)(kind))
 #define WATCH_KIND(tag) ((enum watch_kind)((tag) & 0xffffffffu))
@@ -43,6 +44,13 @@ struct output_stream {
 	bool is_tty; /* a pty master: EIO means the container closed it */
 	size_t touched; /* bytes of buf written since its pages were last given back */
 	size_t drain_left; /* at the container's exit: the most still to read */
+	/* Where its bytes go as they are, instead of to attach clients
+	 * (containerd's FIFO); -1: none. What the sink could not take yet
+	 * waits here, and the stream is not read meanwhile. */
+	int sink_fd;
+	char *sink_pending;
+	size_t sink_pending_len;
+	bool sink_waiting;  /* not read until the sink has room */
 };
 
 /* Output that some attach client has not taken yet. One ring serves
@@ -131,6 +139,12 @@ void io_init(struct container_io *io);
  * non-blocking and as large as the kernel allows. With terminal, runc's
  * stdin is /dev/null and the container's stdin comes with the pty. */
 int io_create_pipes(struct container_io *io, bool with_stdin, bool stdin_once, bool terminal);
+
+/* Send the container's stdout and stderr to these fds as they come (-1:
+ * to attach clients, as usual), holding the container back while one is
+ * full. With a terminal, its output goes to stdout_fd. */
+void io_set_sinks(struct container_io *io, int stdout_fd, int stderr_fd);
+void io_sink_writable(struct container_io *io, unsigned which);
 
 /* Take the pty master runc sent (--terminal): its output is pumped like
  * stdout, and with --stdin attach clients write to it. */

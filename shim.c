@@ -579,6 +579,9 @@ static void dispatch(struct shim *shim, const struct epoll_event *event)
 	case WATCH_RUNTIME_TIMER:
 		runtime_timer_fired(shim);
 		break;
+	case WATCH_SINK:
+		io_sink_writable(&shim->io, WATCH_CLIENT_ID(event->data.u64));
+		break;
 	case WATCH_CONTAINER_GONE:
 		/* --no-subreaper: gone, reaped by PID 1; how it ended is lost. */
 		unwatch_fd(shim, shim->container_pidfd);
@@ -687,8 +690,9 @@ static void become_daemon(struct shim *shim)
 {
 	/* The manager's pipes we keep: the sync pipe, and a front end's
 	 * start and ready pipes. */
-	int *kept[] = { &shim->sync_fd, &shim->args.go_fd, &shim->args.ready_fd };
-	int kept_fds[3], kept_count = 0, null_fd;
+	int *kept[] = { &shim->sync_fd, &shim->args.go_fd, &shim->args.ready_fd,
+			&shim->args.stdout_sink_fd, &shim->args.stderr_sink_fd };
+	int kept_fds[5], kept_count = 0, null_fd;
 
 	if (setsid() < 0)
 		fail_before_running(shim, "setsid: %m");
@@ -809,6 +813,7 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	shim->io.frame_data_max = shim->dialect->frame_data_max;
 	shim->io.ctl_height_first = shim->dialect->ctl_height_first;
 	shim->io.lossless = shim->args.attach_lossless;
+	io_set_sinks(&shim->io, shim->args.stdout_sink_fd, shim->args.stderr_sink_fd);
 	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once,
 			    shim->args.terminal) < 0)
 		fail_before_running(shim, "create stdio pipes: %m");

@@ -48,6 +48,8 @@ struct shim_args {
 	const char *oom_file;       /* made, empty, before the exit file if OOM-killed */
 	char **exit_command;        /* run after the exit file, and waited for */
 	unsigned exit_delay;        /* seconds to wait before running it */
+	int stdout_sink_fd, stderr_sink_fd; /* the output as it is, to these
+	                             * fds (containerd's FIFOs); -1: none */
 	bool attach_lossless;       /* hold the container back rather than drop a
 	                             * slow attach client (containerd's stdio) */
 };

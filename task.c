@@ -6,9 +6,9 @@
  * the core's, started with shim_launch as any front end does, speaking
  * shimmy's words to us: it runs `runc create` (or `runc exec`), reports
  * the PID on a sync pipe, and writes an exit file; we are its parent, so
- * its exit is our SIGCHLD. Its attach socket is how the process's stdio
- * reaches containerd's FIFOs: frames of stream 1 to the stdout FIFO, 2 to
- * the stderr FIFO, and what the stdin FIFO holds to the socket. */
+ * its exit is our SIGCHLD. It writes the process's output straight into
+ * containerd's FIFOs (its sinks); what the stdin FIFO holds reaches the
+ * process through the daemon's attach socket. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -380,6 +380,12 @@ static int open_fifos(struct process *p)
 		return -1;
 	if (p->stderr_fd < 0)
 		p->stderr_fd = p->stdout_fd;
+	/* As large as a pipe of the core's: fewer wake-ups on both sides.
+	 * (Best effort: the limit may be lower for this user.) */
+	if (p->stdout_fd >= 0)
+		fcntl(p->stdout_fd, F_SETPIPE_SZ, 1 << 20);
+	if (p->stderr_fd >= 0 && p->stderr_fd != p->stdout_fd)
+		fcntl(p->stderr_fd, F_SETPIPE_SZ, 1 << 20);
 	if (p->stdin_path[0]) {
 		/* Our reader first, then a writer of ours that keeps the FIFO
 		 * from ending when the client's goes (until CloseIO). */
@@ -437,13 +443,30 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 		.exec_process_spec = exec ? p->spec_path : NULL,
 		.go_fd = go_pipe[0],
 		.ready_fd = ready_pipe[1],
+		.stdout_sink_fd = -1,
+		.stderr_sink_fd = -1,
 	};
+	/* The FIFOs first: the core's daemon writes the output to them as it
+	 * comes (one copy, as the Go shim makes), and holds them until the
+	 * process has exited and its output is all there. */
+	if (open_fifos(p) < 0) {
+		snprintf(error, error_len, "open the process's FIFOs: %s", strerror(errno));
+		goto out;
+	}
+	args.stdout_sink_fd = p->stdout_fd;
+	args.stderr_sink_fd = p->stderr_fd;
 	/* The core restores the mask it finds for runc and the container:
 	 * theirs must be empty, not our all-blocked one. */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, &all);
 	status = shim_launch(&args, &shimmy_dialect);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* The daemon has its own copies: ours would keep the reader from
+	 * ever seeing the end. */
+	if (p->stderr_fd == p->stdout_fd)
+		p->stderr_fd = -1;
+	close_fd(&p->stdout_fd);
+	close_fd(&p->stderr_fd);
 	close_fd(&sync_pipe[1]);
 	close_fd(&go_pipe[0]);
 	close_fd(&ready_pipe[1]);
@@ -469,7 +492,7 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 		goto out;
 	if (!exec)
 		p->attach_fd = connect_attach(attach_path);
-	if (p->attach_fd < 0 || open_fifos(p) < 0) {
+	if (p->attach_fd < 0) {
 		snprintf(error, error_len, "connect the process's stdio: %s", strerror(errno));
 		pid = -1;
 		goto out;
@@ -543,13 +566,18 @@ static void fifo_writable(struct task_server *s, struct process *p)
 /* One frame from the attach socket: 0, or -1 at its end. */
 static int attach_read(struct task_server *s, struct process *p)
 {
-	char frame[FRAME_MAX];
-	ssize_t n = recv(p->attach_fd, frame, sizeof(frame), MSG_DONTWAIT);
+	/* Frames come only for a stream without a sink (a terminal's runc
+	 * errors): their buffer is made when one does, not kept. */
+	char *frame = malloc(FRAME_MAX);
+	ssize_t n = frame ? recv(p->attach_fd, frame, FRAME_MAX, MSG_DONTWAIT) : -1;
 	int fd;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && frame && (errno == EAGAIN || errno == EINTR)) {
+		free(frame);
 		return 0;
+	}
 	if (n <= 0) {
+		free(frame);
 		watch(s, EPOLL_CTL_DEL, p->attach_fd, 0, WATCH_ATTACH);
 		close_fd(&p->attach_fd);
 		return -1;
@@ -557,12 +585,13 @@ static int attach_read(struct task_server *s, struct process *p)
 	fd = frame[0] == 2 ? p->stderr_fd : p->stdout_fd;
 	if (n > 1 && fd >= 0)
 		fifo_write(s, p, fd, frame + 1, (size_t)n - 1);
+	free(frame);
 	return 0;
 }
 
 static void stdin_readable(struct task_server *s, struct process *p)
 {
-	char buf[32 * 1024];
+	char buf[4096]; /* a packet each: small, as above */
 	ssize_t n = read(p->stdin_fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -678,7 +707,7 @@ static void method_create(struct task_server *s, int fd, uint32_t stream, const 
 	Task__CreateTaskResponse response = TASK__CREATE_TASK_RESPONSE__INIT;
 	Events__TaskCreate created = EVENTS__TASK_CREATE__INIT;
 	Events__TaskIO io = EVENTS__TASK_IO__INIT;
-	char error[4096];
+	char error[1024];
 	struct process *p;
 
 	if (!req) {
@@ -730,7 +759,7 @@ static void method_start(struct task_server *s, int fd, uint32_t stream, const s
 {
 	Task__StartRequest *req = UNPACK(task__start_request, r);
 	Task__StartResponse response = TASK__START_RESPONSE__INIT;
-	char error[4096];
+	char error[1024];
 	struct process *p;
 
 	if (!req) {
@@ -838,7 +867,7 @@ static void method_wait(struct task_server *s, int fd, uint32_t stream, const st
 static void method_kill(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
 {
 	Task__KillRequest *req = UNPACK(task__kill_request, r);
-	char error[4096], signal_text[16];
+	char error[1024], signal_text[16];
 	struct process *p;
 
 	if (!req) {
@@ -872,7 +901,7 @@ static void method_delete(struct task_server *s, int fd, uint32_t stream, const 
 	Task__DeleteRequest *req = UNPACK(task__delete_request, r);
 	Task__DeleteResponse response = TASK__DELETE_RESPONSE__INIT;
 	Task__Timestamp at;
-	char error[4096];
+	char error[1024];
 	struct process *p;
 
 	if (!req) {
@@ -946,7 +975,7 @@ static void method_pids(struct task_server *s, int fd, uint32_t stream, const st
 	Task__PidsResponse response = TASK__PIDS_RESPONSE__INIT;
 	Task__ProcessInfo infos[256], *list[256];
 	const char *args[] = { "ps", "--format", "json", s->id, NULL };
-	char error[4096], *out = NULL, *p, *end;
+	char error[1024], *out = NULL, *p, *end;
 	size_t count = 0;
 
 	(void)r;
@@ -976,7 +1005,7 @@ static void method_pause_resume(struct task_server *s, int fd, uint32_t stream, 
 {
 	const char *args[] = { pause ? "pause" : "resume", s->id, NULL };
 	struct process *init = find_process(s, "");
-	char error[4096];
+	char error[1024];
 
 	if (!init) {
 		respond(fd, stream, TTRPC_NOT_FOUND, "no task", NULL, 0);
@@ -1132,7 +1161,7 @@ static void conn_close(struct loop *loop, struct conn *c)
 
 static void conn_readable(struct loop *loop, struct conn *c)
 {
-	char buf[16 * 1024];
+	char buf[4096]; /* small: an idle shim keeps the stack pages it touched */
 	ssize_t n = read(c->fd, buf, sizeof(buf));
 	struct ttrpc_header header;
 	const uint8_t *data;
