@@ -159,24 +159,6 @@ static int parse_number(const char *text, unsigned long long min, unsigned long 
 	return 0;
 }
 
-/* A file descriptor number that is open in this process. */
-static int parse_open_fd(const char *text, int *fd)
-{
-	char *end;
-	long value;
-
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > INT_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (fcntl((int)value, F_GETFD) < 0)
-		return -1;
-	*fd = (int)value;
-	return 0;
-}
-
 enum args_result args_parse(struct shim_args *args, int argc, char **argv, char *error,
 			    size_t error_len)
 {

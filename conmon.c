@@ -129,30 +129,13 @@ static void append(char **list, size_t *count, char *value)
 	list[*count] = NULL;
 }
 
-static int parse_fd(const char *text, int *fd)
-{
-	char *end;
-	long value;
-
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > INT_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (fcntl((int)value, F_GETFD) < 0)
-		return -1;
-	*fd = (int)value;
-	return 0;
-}
-
 /* The pipes podman passes by number in the environment. */
 static int env_fd(const char *name, int *fd, char *error, size_t error_len)
 {
 	const char *text = getenv(name);
 
 	*fd = -1;
-	if (text && parse_fd(text, fd) < 0)
+	if (text && parse_open_fd(text, fd) < 0)
 		return fail(error, error_len, "%s=%s: not an open file descriptor (%s)", name, text,
 			    strerror(errno));
 	return 0;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -593,5 +594,22 @@ int touch_file(const char *path)
 	if (fd < 0)
 		return -1;
 	close_fd(&fd);
+	return 0;
+}
+
+int parse_open_fd(const char *text, int *fd)
+{
+	char *end;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > INT_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fcntl((int)value, F_GETFD) < 0)
+		return -1;
+	*fd = (int)value;
 	return 0;
 }

@@ -147,4 +147,9 @@ int close_fds_except(const int *kept, size_t count);
  * symlink planted at it). */
 int touch_file(const char *path);
 
+/* A file descriptor given as text (a flag, $_OCI_SYNCPIPE): a decimal
+ * number that is open. 0, or -1 with errno EINVAL (not a number) or EBADF
+ * (not open). */
+int parse_open_fd(const char *text, int *fd);
+
 #endif

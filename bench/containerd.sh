@@ -214,6 +214,13 @@ $(row "idle shim RSS per container, the same (kB, median)" "${M[rss.ours]}" "${M
 | \`ctr task exec\` no slower (paired, 5% for noise) | $(verdict "$(paired_ratio exec)" '<=' 1.05) |
 | shim CPU while writing at most 1/3 of the Go shim's | $(verdict "$r_cpu" '<=' 0.3333) |
 
+Our shim's idle cost is two processes per container, the task server and
+the core's daemon for the container's process, each with some 70 kB of
+its own (its stack, heap and data; the code is shared by every shim on the
+machine); the Go shim's is one process with some megabytes of its own.
+Where the PSS target is missed, that is why: two small processes, not one;
+the place to start is the server's stack and heap.
+
 The CPU is utime + stime of the shim's processes from \`/proc/PID/stat\`,
 read once they have stopped moving (the container then waits to be told
 the reader has everything); runc and the container are not counted.
