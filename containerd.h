@@ -33,12 +33,7 @@ struct process {
 	int attach_fd;         /* the core daemon's attach socket (seqpacket) */
 	int stdin_fd;          /* our reader of the stdin FIFO */
 	int stdin_keep_fd;     /* our writer on it, so it never ends until CloseIO */
-	int stdout_fd, stderr_fd;
-	/* Output read from the attach socket that the FIFO could not take
-	 * yet: reading the socket waits until it has. */
-	char *pending;
-	size_t pending_len;
-	int pending_fd;        /* which FIFO it is for */
+	int stdout_fd, stderr_fd; /* ours until the daemon has its copies (launch) */
 	struct waiter {        /* Wait calls, answered at the exit */
 		int conn_fd;
 		uint32_t stream_id;

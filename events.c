@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,20 +25,14 @@
 
 static int events_connect(struct task_server *server)
 {
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	const char *path = server->events_address;
 
 	if (strncmp(path, "unix://", 7) == 0)
 		path += 7;
-	if (strlen(path) >= sizeof(address.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(address.sun_path, path);
 	server->events_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (server->events_fd < 0)
 		return -1;
-	if (connect(server->events_fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+	if (connect_unix(server->events_fd, path) < 0) {
 		close_fd(&server->events_fd);
 		return -1;
 	}

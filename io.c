@@ -63,48 +63,6 @@ static void watch_set(struct container_io *io, int op, int fd, uint32_t events, 
 		log_error(io->diag, "epoll_ctl %d on fd %d: %m", op, fd);
 }
 
-/* ---- holding the container back (io->lossless) -------------------------
- * A manager whose client is the container's only reader (containerd's
- * front end copies it to the FIFOs) must lose nothing: when a client
- * falls so far behind that the next read could overwrite what it is
- * owed, the streams are not read until it catches up, and the container
- * waits on its full pipe, as it would writing to a slow reader itself. */
-/* Room for one read of a stream (a pipe's capacity, 1 MiB) and, at the
- * exit, the drain of both: what may come after the last check. */
-#define RING_MARGIN (3 * 1024 * 1024)
-
-static bool clients_far_behind(const struct container_io *io)
-{
-	/* (A ring made small for a test keeps half of itself as the margin.) */
-	const uint64_t limit = (uint64_t)OUTPUT_RING_SIZE > (uint64_t)RING_MARGIN
-				       ? (uint64_t)OUTPUT_RING_SIZE - RING_MARGIN
-				       : (uint64_t)OUTPUT_RING_SIZE / 2;
-
-	for (const struct attach_client *client = io->clients; client; client = client->next)
-		if (io->ring.head - client->pos > limit)
-			return true;
-	return false;
-}
-
-static void output_watch(struct container_io *io, uint32_t events)
-{
-	if (io->out.fd >= 0)
-		watch_set(io, EPOLL_CTL_MOD, io->out.fd, events, WATCH_TAG(WATCH_STDOUT, io->out.fd));
-	if (io->err.fd >= 0)
-		watch_set(io, EPOLL_CTL_MOD, io->err.fd, events, WATCH_TAG(WATCH_STDERR, io->err.fd));
-	if (io->tty.fd >= 0)
-		watch_set(io, EPOLL_CTL_MOD, io->tty.fd, events, WATCH_TAG(WATCH_TTY, io->tty.fd));
-}
-
-/* Called after a client took some of what it is owed, or left. */
-static void output_resume_if_caught_up(struct container_io *io)
-{
-	if (io->output_paused && !clients_far_behind(io)) {
-		io->output_paused = false;
-		output_watch(io, EPOLLIN);
-	}
-}
-
 /* read_size: how much one read may bring (a pipe's whole capacity). */
 static int output_stream_init(struct output_stream *stream, enum stream_id id, int read_fd,
 			      size_t read_size)
@@ -352,7 +310,6 @@ static void client_close(struct container_io *io, struct attach_client *client)
 	close_fd(&client->fd);
 	free(client);
 	ring_release_if_unused(io);
-	output_resume_if_caught_up(io);
 	if (io->accept_paused) {
 		/* An fd is free again: connections waiting can be accepted. */
 		io->accept_paused = false;
@@ -649,11 +606,9 @@ void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_
 	if (events & EPOLLOUT) {
 		if (client_flush(io, client) < 0) {
 			client_close(io, client);
-			output_resume_if_caught_up(io);
 			return;
 		}
 		client_update_events(io, client);
-		output_resume_if_caught_up(io);
 	}
 	/* Hung up both ways (reported even when not asked for), with nothing
 	 * left to read: it is gone. */
@@ -969,6 +924,11 @@ static struct output_stream *stream_at(struct container_io *io, unsigned which)
 	return which == 0 ? &io->out : which == 1 ? &io->err : &io->tty;
 }
 
+static unsigned stream_index(const struct container_io *io, const struct output_stream *stream)
+{
+	return stream == &io->out ? 0 : stream == &io->err ? 1 : 2;
+}
+
 static uint64_t stream_tag(struct container_io *io, struct output_stream *stream)
 {
 	enum watch_kind kind = stream == &io->tty ? WATCH_TTY : stream == &io->err ? WATCH_STDERR : WATCH_STDOUT;
@@ -982,18 +942,30 @@ void io_set_sinks(struct container_io *io, int stdout_fd, int stderr_fd)
 	io->tty.sink_fd = stdout_fd;
 }
 
-/* Write what the sink takes now. The rest waits, and so does the stream,
- * until the sink has room: the container waits on its full pipe, as it
- * would writing to a slow reader itself. Nothing is dropped but what a
- * sink refuses for good (its reader cannot come back to an fd we hold
- * read-write, so that is an error of the fd's). */
-static void sink_write(struct container_io *io, struct output_stream *stream, const char *data,
+/* The sink is full: the stream is not read until it has room (the
+ * container waits on its full pipe, as it would writing to a slow reader
+ * itself), and io_sink_writable is told when it has. */
+static void sink_wait(struct container_io *io, struct output_stream *stream)
+{
+	if (stream->sink_waiting)
+		return;
+	stream->sink_waiting = true;
+	if (stream->fd >= 0)
+		watch_set(io, EPOLL_CTL_MOD, stream->fd, 0, stream_tag(io, stream));
+	watch_set(io, EPOLL_CTL_ADD, stream->sink_fd, EPOLLOUT,
+		  WATCH_TAG(WATCH_SINK, stream_index(io, stream)));
+}
+
+/* Write what the sink takes now: the bytes written. An error other than a
+ * full sink drops the rest, said once: the sink's reader cannot come back
+ * to an fd we hold read-write, so that is an error of the fd's. */
+static size_t sink_put(struct container_io *io, struct output_stream *stream, const char *data,
 		       size_t len)
 {
-	char *grown;
+	size_t done = 0;
 
-	while (len > 0 && !stream->sink_pending) {
-		ssize_t n = write(stream->sink_fd, data, len);
+	while (done < len) {
+		ssize_t n = write(stream->sink_fd, data + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -1001,77 +973,67 @@ static void sink_write(struct container_io *io, struct output_stream *stream, co
 		if (n < 0) {
 			log_error(io->diag, "write the container's output to fd %d: %m; dropped",
 				  stream->sink_fd);
-			return;
+			return len;
 		}
-		data += n;
-		len -= (size_t)n;
+		done += (size_t)n;
 	}
-	if (len == 0)
+	return done;
+}
+
+/* The fresh bytes of a stream with a sink: what the sink does not take
+ * now waits in sink_pending, and the stream with it. */
+static void sink_write(struct container_io *io, struct output_stream *stream, const char *data,
+		       size_t len)
+{
+	char *grown;
+	size_t done = stream->sink_pending ? 0 : sink_put(io, stream, data, len);
+
+	if (done == len)
 		return;
-	grown = realloc(stream->sink_pending, stream->sink_pending_len + len);
+	grown = realloc(stream->sink_pending, stream->sink_pending_len + len - done);
 	if (!grown) {
-		log_error(io->diag, "keep %zu bytes for fd %d: out of memory; dropped", len, stream->sink_fd);
+		log_error(io->diag, "keep %zu bytes for fd %d: out of memory; dropped", len - done,
+			  stream->sink_fd);
 		return;
 	}
-	if (!stream->sink_pending && !stream->sink_waiting) {
-		unsigned which = stream == &io->out ? 0 : stream == &io->err ? 1 : 2;
-		stream->sink_waiting = true;
-		if (stream->fd >= 0)
-			watch_set(io, EPOLL_CTL_MOD, stream->fd, 0, stream_tag(io, stream));
-		watch_set(io, EPOLL_CTL_ADD, stream->sink_fd, EPOLLOUT, WATCH_TAG(WATCH_SINK, which));
-	}
-	memcpy(grown + stream->sink_pending_len, data, len);
+	memcpy(grown + stream->sink_pending_len, data + done, len - done);
 	stream->sink_pending = grown;
-	stream->sink_pending_len += len;
+	stream->sink_pending_len += len - done;
+	sink_wait(io, stream);
 }
 
 void io_sink_writable(struct container_io *io, unsigned which)
 {
 	struct output_stream *stream = stream_at(io, which);
-	size_t done = 0;
+	size_t done = sink_put(io, stream, stream->sink_pending, stream->sink_pending_len);
 
-	while (done < stream->sink_pending_len) {
-		ssize_t n = write(stream->sink_fd, stream->sink_pending + done, stream->sink_pending_len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n < 0) {
-			log_error(io->diag, "write the container's output to fd %d: %m; dropped", stream->sink_fd);
-			done = stream->sink_pending_len;
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (stream->sink_pending) {
+	if (done < stream->sink_pending_len) {
 		memmove(stream->sink_pending, stream->sink_pending + done, stream->sink_pending_len - done);
 		stream->sink_pending_len -= done;
-		if (stream->sink_pending_len > 0)
-			return;
+		return;
 	}
 	free(stream->sink_pending);
 	stream->sink_pending = NULL;
+	stream->sink_pending_len = 0;
 	stream->sink_waiting = false;
 	watch_set(io, EPOLL_CTL_DEL, stream->sink_fd, 0, 0);
 	if (stream->fd >= 0)
 		watch_set(io, EPOLL_CTL_MOD, stream->fd, EPOLLIN, stream_tag(io, stream));
 }
 
-/* At the exit: what the sink still owes, waiting for room a bounded time. */
-static void sink_flush(struct container_io *io, struct output_stream *stream)
+/* At the exit: wait (a bounded time) for the sink to have room again. 0,
+ * or -1 when it took nothing for a second: what it still owes is dropped. */
+static int sink_await(struct container_io *io, struct output_stream *stream)
 {
-	while (stream->sink_pending || stream->sink_waiting) {
-		struct pollfd pfd = { .fd = stream->sink_fd, .events = POLLOUT };
-		if (poll(&pfd, 1, 1000) <= 0) {
-			log_error(io->diag, "fd %d took no output for 1 s at the exit: %zu bytes dropped",
-				  stream->sink_fd, stream->sink_pending_len);
-			break;
-		}
-		io_sink_writable(io, (unsigned)(stream == &io->out ? 0 : stream == &io->err ? 1 : 2));
+	struct pollfd pfd = { .fd = stream->sink_fd, .events = POLLOUT };
+
+	if (poll(&pfd, 1, 1000) <= 0) {
+		log_error(io->diag, "fd %d took no output for 1 s at the exit: %zu bytes dropped",
+			  stream->sink_fd, stream->sink_pending_len);
+		return -1;
 	}
-	free(stream->sink_pending);
-	stream->sink_pending = NULL;
-	stream->sink_pending_len = 0;
+	io_sink_writable(io, stream_index(io, stream));
+	return 0;
 }
 
 /* fresh bytes have just been added after the stream's unfinished line:
@@ -1092,10 +1054,6 @@ static void stream_take(struct container_io *io, struct output_stream *stream, s
 	stream->len -= consumed;
 }
 
-/* One read of at most max bytes, pumped. Returns what read() did: bytes,
- * 0 at the end (the last line is flushed), or -1 with errno. */
-static ssize_t read_once(struct container_io *io, struct output_stream *stream, size_t max);
-
 /* A pipe stream with a sink, and no log to frame: its bytes go from the
  * container's pipe to the sink (a FIFO) in the kernel, never copied into
  * our memory (splice). The bytes moved; 0 at the pipe's end; -1 with
@@ -1112,12 +1070,9 @@ static ssize_t splice_once(struct container_io *io, struct output_stream *stream
 	while (n < 0 && errno == EINTR);
 	if (n >= 0 || errno != EAGAIN)
 		return n;
-	if (ioctl(stream->fd, FIONREAD, &queued) == 0 && queued > 0 && !stream->sink_waiting) {
-		unsigned which = stream == &io->out ? 0 : stream == &io->err ? 1 : 2;
-		stream->sink_waiting = true;
-		watch_set(io, EPOLL_CTL_MOD, stream->fd, 0, stream_tag(io, stream));
-		watch_set(io, EPOLL_CTL_ADD, stream->sink_fd, EPOLLOUT, WATCH_TAG(WATCH_SINK, which));
-	}
+	/* Bytes waiting in the pipe: the sink is the one that is full. */
+	if (ioctl(stream->fd, FIONREAD, &queued) == 0 && queued > 0)
+		sink_wait(io, stream);
 	errno = EAGAIN;
 	return -1;
 }
@@ -1127,13 +1082,8 @@ static bool spliceable(const struct container_io *io, const struct output_stream
 	return stream->sink_fd >= 0 && io->log.fd < 0 && !stream->is_tty && stream->len == 0;
 }
 
-static ssize_t pump_once(struct container_io *io, struct output_stream *stream, size_t max)
-{
-	if (spliceable(io, stream))
-		return splice_once(io, stream, max);
-	return read_once(io, stream, max);
-}
-
+/* One read of at most max bytes, pumped. Returns what read() did: bytes,
+ * 0 at the end (the last line is flushed), or -1 with errno. */
 static ssize_t read_once(struct container_io *io, struct output_stream *stream, size_t max)
 {
 	size_t room = stream->cap - stream->len;
@@ -1160,19 +1110,18 @@ static ssize_t read_once(struct container_io *io, struct output_stream *stream, 
 	return n;
 }
 
+/* One read or splice, as the stream goes: bytes, 0 at the end, -1 with errno. */
+static ssize_t pump_once(struct container_io *io, struct output_stream *stream, size_t max)
+{
+	if (spliceable(io, stream))
+		return splice_once(io, stream, max);
+	return read_once(io, stream, max);
+}
+
 enum pump_result io_pump(struct container_io *io, struct output_stream *stream)
 {
 	for (int reads = 0; reads < READS_PER_WAKEUP; reads++) {
-		ssize_t n;
-
-		if (io->lossless && clients_far_behind(io)) {
-			if (!io->output_paused) {
-				io->output_paused = true;
-				output_watch(io, 0);
-			}
-			return PUMP_AGAIN;
-		}
-		n = pump_once(io, stream, SIZE_MAX);
+		ssize_t n = pump_once(io, stream, SIZE_MAX);
 
 		if (n < 0 && errno == EAGAIN) {
 			stream_went_dry(io, stream);
@@ -1271,18 +1220,18 @@ void io_drain(struct container_io *io)
 			ssize_t n = pump_once(io, stream, stream->drain_left);
 			if (n < 0 && errno == EAGAIN && stream->sink_waiting) {
 				/* The sink is full: the rest waits for it a while. */
-				struct pollfd pfd = { .fd = stream->sink_fd, .events = POLLOUT };
-				if (poll(&pfd, 1, 1000) <= 0)
+				if (sink_await(io, stream) < 0)
 					break;
-				io_sink_writable(io, (unsigned)(stream == &io->out ? 0 : stream == &io->err ? 1 : 2));
 				continue;
 			}
 			if (n <= 0)
 				break; /* EAGAIN, the end, or an error: nothing more now */
 			stream->drain_left -= (size_t)n;
 		}
-		if (stream->sink_fd >= 0)
-			sink_flush(io, stream);
+		while (stream->sink_waiting && sink_await(io, stream) == 0)
+			;
+		free(stream->sink_pending);
+		stream->sink_pending = NULL;
 		/* A process left behind may still hold the pipe: flush the
 		 * unfinished line now rather than wait for an EOF that may
 		 * never come. */

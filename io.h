@@ -100,10 +100,6 @@ struct container_io {
 	 * and 3), and the most data a frame carries (a manager's read size). */
 	unsigned char frame_id[3];
 	size_t frame_data_max;
-	/* Never drop a client that falls behind: stop reading the container
-	 * until it catches up (see io.c). */
-	bool lossless;
-	bool output_paused;
 	struct dir_file listen_file; /* its directory, held to bind and remove it */
 	struct attach_client *clients;
 	unsigned next_client_id;

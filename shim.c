@@ -812,7 +812,6 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	shim->io.frame_id[STREAM_STDERR] = shim->dialect->stderr_frame_id;
 	shim->io.frame_data_max = shim->dialect->frame_data_max;
 	shim->io.ctl_height_first = shim->dialect->ctl_height_first;
-	shim->io.lossless = shim->args.attach_lossless;
 	io_set_sinks(&shim->io, shim->args.stdout_sink_fd, shim->args.stderr_sink_fd);
 	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once,
 			    shim->args.terminal) < 0)

@@ -50,8 +50,6 @@ struct shim_args {
 	unsigned exit_delay;        /* seconds to wait before running it */
 	int stdout_sink_fd, stderr_sink_fd; /* the output as it is, to these
 	                             * fds (containerd's FIFOs); -1: none */
-	bool attach_lossless;       /* hold the container back rather than drop a
-	                             * slow attach client (containerd's stdio) */
 };
 
 /* Step 1, once the flags are read: begin the pid file, block signals,

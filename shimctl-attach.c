@@ -45,43 +45,6 @@
  * (--container-attachfile, SOCK_SEQPACKET), resize to its control FIFO
  * (--container-ctlfile). docs/attach.md and docs/terminal.md. */
 
-/* Connect fd to the unix socket at path. sun_path holds 108 bytes; a
- * longer path is reached as /proc/self/fd/N/NAME, N being an O_PATH fd of
- * its directory, which the kernel resolves like any other path (the shim
- * binds the same way, see io_attach_listen). */
-static int connect_unix(int fd, const char *path)
-{
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	const char *name = strrchr(path, '/');
-	size_t len = strlen(path), dir_len;
-	char directory[PATH_MAX];
-	int dir_fd, result;
-
-	if (len < sizeof(address.sun_path)) {
-		memcpy(address.sun_path, path, len + 1);
-		return connect(fd, (struct sockaddr *)&address, sizeof(address));
-	}
-	if (!name || name[1] == '\0' || len >= PATH_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	dir_len = name == path ? 1 : (size_t)(name - path); /* "/name" is in "/" */
-	memcpy(directory, path, dir_len);
-	directory[dir_len] = '\0';
-	dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
-		return -1;
-	if (snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd,
-		     name + 1) >= (int)sizeof(address.sun_path)) {
-		errno = ENAMETOOLONG;
-		result = -1;
-	} else {
-		result = connect(fd, (struct sockaddr *)&address, sizeof(address));
-	}
-	close_fd(&dir_fd); /* connect has resolved the path: the fd may go */
-	return result;
-}
-
 /* Detach keys, as docker has them: a short byte sequence that, typed on a
  * terminal, ends the attach and leaves the container running. */
 struct detach_keys {

@@ -67,7 +67,6 @@
 
 #define DEFAULT_ROOT "/run/shimctl"
 #define DELETE_TIMEOUT_MS 10000     /* for the shim to write the exit file */
-#define REPORT_MAX (1024 * 1024)    /* runc's stderr, JSON-escaped, fits easily */
 #define POLL_MS 50                  /* for logs -f, wait, delete and attach */
 
 /* One log record: "<time> <stream> <F|P> <content>\n". */
@@ -110,49 +109,6 @@ static void sleep_ms(long ms)
 
 	while (nanosleep(&left, &left) < 0 && errno == EINTR)
 		;
-}
-
-/* Read fd until EOF into a malloc'd, NUL-terminated string; more than
- * REPORT_MAX bytes is EMSGSIZE. With timeout_ms >= 0, give up after that
- * long (ETIMEDOUT). */
-int read_until_eof(int fd, int timeout_ms, char **out)
-{
-	long long deadline = monotonic_ms() + timeout_ms;
-	char *buf = malloc(REPORT_MAX + 1);
-	size_t len = 0;
-
-	if (!buf)
-		return -1;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - monotonic_ms();
-		int ready = poll(&pfd, 1, timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0);
-		ssize_t n;
-
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready == 0)
-			errno = ETIMEDOUT;
-		if (ready <= 0)
-			break;
-		if (len == REPORT_MAX) {
-			errno = EMSGSIZE;
-			break;
-		}
-		n = read(fd, buf + len, REPORT_MAX - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		if (n == 0) {
-			buf[len] = '\0';
-			*out = buf;
-			return 0;
-		}
-		len += (size_t)n;
-	}
-	free(buf); /* keeps errno (glibc since 2.33, POSIX.1-2024) */
-	return -1;
 }
 
 /* Drop trailing newlines and spaces, so a file's text can be embedded. */

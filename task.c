@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -35,11 +33,9 @@
 #include "task.pb-c.h"
 #include "util.h"
 
-#define FRAME_MAX (32 * 1024 + 1) /* shimmy's attach frames: a stream byte and 32 KiB */
 #define LAUNCH_TIMEOUT_MS 60000
-#define FIFO_WRITE_TIMEOUT_MS 1000 /* at the exit, for a reader that has stopped reading */
 
-enum watch { WATCH_LISTEN = 1, WATCH_SIGNALS, WATCH_CONN, WATCH_ATTACH, WATCH_STDIN, WATCH_FIFO_OUT };
+enum watch { WATCH_LISTEN = 1, WATCH_SIGNALS, WATCH_CONN, WATCH_ATTACH, WATCH_STDIN };
 #define TAG(kind, fd) (((uint64_t)(uint32_t)(fd) << 32) | (kind))
 
 struct conn {
@@ -122,7 +118,7 @@ static struct process *find_process(struct task_server *s, const char *exec_id)
 static struct process *process_by_fd(struct task_server *s, int fd)
 {
 	for (struct process *p = s->processes; p; p = p->next)
-		if (p->attach_fd == fd || p->stdin_fd == fd || p->stdout_fd == fd || p->stderr_fd == fd)
+		if (p->attach_fd == fd || p->stdin_fd == fd)
 			return p;
 	return NULL;
 }
@@ -149,9 +145,6 @@ static void close_stdio(struct task_server *s, struct process *p)
 	close_fd(&p->stdin_keep_fd);
 	close_fd(&p->stdout_fd);
 	close_fd(&p->stderr_fd);
-	free(p->pending);
-	p->pending = NULL;
-	p->pending_len = 0;
 }
 
 static void free_process(struct task_server *s, struct process *p)
@@ -205,30 +198,6 @@ static struct process *new_process(struct task_server *s, const char *exec_id, b
 	return p;
 }
 
-/* Read fd to EOF into a malloc'd string ("" when nothing came). */
-static void read_all(int fd, char **out)
-{
-	char buf[4096], *text = NULL, *grown;
-	size_t len = 0;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
-		if (n < 0)
-			continue;
-		grown = realloc(text, len + (size_t)n + 1);
-		if (!grown)
-			break;
-		text = grown;
-		memcpy(text + len, buf, (size_t)n);
-		len += (size_t)n;
-	}
-	if (!text)
-		text = calloc(1, 1);
-	else
-		text[len] = '\0';
-	*out = text;
-}
-
 /* Run `runc --root R ARGS...` to the end: 0, or -1 with what it said (or
  * why it could not run) in error. Its stdout, if wanted, in *out. */
 static int run_runc(struct task_server *s, const char *const *args, char **out, char *error,
@@ -270,8 +239,10 @@ static int run_runc(struct task_server *s, const char *const *args, char **out, 
 		return -1;
 	}
 	/* runc writes little: read stdout, then stderr, then wait. */
-	read_all(out_pipe[0], &text);
-	read_all(err_pipe[0], &err_text);
+	if (read_until_eof(out_pipe[0], -1, &text) < 0)
+		text = NULL;
+	if (read_until_eof(err_pipe[0], -1, &err_text) < 0)
+		err_text = NULL;
 	close(out_pipe[0]);
 	close(err_pipe[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -291,60 +262,14 @@ static int run_runc(struct task_server *s, const char *const *args, char **out, 
 	return 0;
 }
 
-/* Connect to a unix socket by a path of any length (through an O_PATH fd
- * of its directory when it passes sun_path, as the core binds it). */
+/* The daemon's attach socket, SOCK_SEQPACKET, by a path of any length. */
 static int connect_attach(const char *path)
 {
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	const char *slash = strrchr(path, '/');
-	char directory[PATH_MAX];
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), dir_fd, result;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
-	if (fd < 0 || !slash || (size_t)(slash - path) >= sizeof(directory)) {
-		close_fd(&fd);
-		return -1;
-	}
-	memcpy(directory, path, (size_t)(slash - path));
-	directory[slash - path] = '\0';
-	dir_fd = open(directory[0] ? directory : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0) {
-		close_fd(&fd);
-		return -1;
-	}
-	snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd, slash + 1);
-	result = connect(fd, (struct sockaddr *)&address, sizeof(address));
-	close_fd(&dir_fd);
-	if (result < 0)
+	if (fd >= 0 && connect_unix(fd, path) < 0)
 		close_fd(&fd);
 	return fd;
-}
-
-/* Read fd until EOF, for at most timeout_ms: the text, or NULL. */
-static char *read_report(int fd, int timeout_ms)
-{
-	char *text = NULL;
-	size_t len = 0;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		char buf[4096], *grown;
-		ssize_t n;
-
-		if (poll(&pfd, 1, timeout_ms) <= 0)
-			break;
-		n = read(fd, buf, sizeof(buf));
-		if (n <= 0)
-			return text ? text : strdup("");
-		grown = realloc(text, len + (size_t)n + 1);
-		if (!grown)
-			break;
-		text = grown;
-		memcpy(text + len, buf, (size_t)n);
-		len += (size_t)n;
-		text[len] = '\0';
-	}
-	free(text);
-	return NULL;
 }
 
 /* The shim daemon's report: the PID, or why not (in error). */
@@ -433,7 +358,6 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 		.container_exitfile = exit_path,
 		.container_attachfile = attach_path,
 		.attach_seqpacket = true,
-		.attach_lossless = true, /* we are the only reader: nothing may be dropped */
 		.log_format = LOG_FORMAT_SHIMMY,
 		.stdin_enabled = p->stdin_path[0] != '\0' || p->terminal,
 		.stdin_once = !p->terminal,
@@ -476,7 +400,8 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 	}
 	p->daemon_pid = daemon_pid;
 	if (exec) {
-		ready = read_report(ready_pipe[0], LAUNCH_TIMEOUT_MS);
+		if (read_until_eof(ready_pipe[0], LAUNCH_TIMEOUT_MS, &ready) < 0)
+			ready = NULL;
 		if (ready && ready[0]) {
 			p->attach_fd = connect_attach(attach_path);
 			if (p->attach_fd < 0 || write_all(go_pipe[1], "", 1) < 0) {
@@ -486,7 +411,8 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 		}
 		close_fd(&go_pipe[1]);
 	}
-	report = read_report(sync_pipe[0], LAUNCH_TIMEOUT_MS);
+	if (read_until_eof(sync_pipe[0], LAUNCH_TIMEOUT_MS, &report) < 0)
+		report = NULL;
 	pid = report_pid(report, error, error_len);
 	if (pid < 0)
 		goto out;
@@ -518,74 +444,24 @@ out:
 	return pid;
 }
 
-/* ---- stdio: the attach socket to the FIFOs, the stdin FIFO to it -------- */
+/* ---- stdio: the stdin FIFO to the attach socket ------------------------ */
 
-/* Write what the FIFO takes now; keep the rest, and wait for room. */
-static void fifo_write(struct task_server *s, struct process *p, int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n < 0)
-			return; /* the reader is gone for good: dropped */
-		data += n;
-		len -= (size_t)n;
-	}
-	if (len == 0)
-		return;
-	p->pending = malloc(len);
-	if (!p->pending)
-		return;
-	memcpy(p->pending, data, len);
-	p->pending_len = len;
-	p->pending_fd = fd;
-	/* The socket waits (the core's ring holds the rest) until the FIFO
-	 * has room. */
-	watch(s, EPOLL_CTL_MOD, p->attach_fd, 0, WATCH_ATTACH);
-	watch(s, EPOLL_CTL_ADD, fd, EPOLLOUT, WATCH_FIFO_OUT);
-}
-
-static void fifo_writable(struct task_server *s, struct process *p)
-{
-	char *data = p->pending;
-	size_t len = p->pending_len;
-	int fd = p->pending_fd;
-
-	watch(s, EPOLL_CTL_DEL, fd, 0, WATCH_FIFO_OUT);
-	p->pending = NULL;
-	p->pending_len = 0;
-	if (p->attach_fd >= 0)
-		watch(s, EPOLL_CTL_MOD, p->attach_fd, EPOLLIN, WATCH_ATTACH);
-	fifo_write(s, p, fd, data, len);
-	free(data);
-}
-
-/* One frame from the attach socket: 0, or -1 at its end. */
+/* The output needs nothing from us: the daemon writes it to the FIFOs
+ * (its sinks). What its attach socket still sends (a stream with no FIFO:
+ * ctr --null-io) is read and dropped, so the daemon never finds its one
+ * client behind and drops it, and stdin with it. 0, or -1 at the end. */
 static int attach_read(struct task_server *s, struct process *p)
 {
-	/* Frames come only for a stream without a sink (a terminal's runc
-	 * errors): their buffer is made when one does, not kept. */
-	char *frame = malloc(FRAME_MAX);
-	ssize_t n = frame ? recv(p->attach_fd, frame, FRAME_MAX, MSG_DONTWAIT) : -1;
-	int fd;
+	char frame[64];
+	ssize_t n = recv(p->attach_fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_TRUNC);
 
-	if (n < 0 && frame && (errno == EAGAIN || errno == EINTR)) {
-		free(frame);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	}
 	if (n <= 0) {
-		free(frame);
 		watch(s, EPOLL_CTL_DEL, p->attach_fd, 0, WATCH_ATTACH);
 		close_fd(&p->attach_fd);
 		return -1;
 	}
-	fd = frame[0] == 2 ? p->stderr_fd : p->stdout_fd;
-	if (n > 1 && fd >= 0)
-		fifo_write(s, p, fd, frame + 1, (size_t)n - 1);
-	free(frame);
 	return 0;
 }
 
@@ -622,8 +498,9 @@ static void answer_wait(struct waiter *w, const struct process *p)
 }
 
 /* The shim daemon of p has exited: its exit file says how the process
- * ended. Everything it sent is in the attach socket: to the FIFOs first,
- * then the FIFOs close (the reader's EOF), then the exit is told. */
+ * ended. The output is in the FIFOs already (the daemon drained it there
+ * before writing the exit file, and its exit closed them: the reader's
+ * EOF), so the exit can be told at once. */
 static void process_exited(struct task_server *s, struct process *p)
 {
 	Events__TaskExit exited = EVENTS__TASK_EXIT__INIT;
@@ -633,22 +510,6 @@ static void process_exited(struct task_server *s, struct process *p)
 	const char *reason;
 	long long value = 0;
 
-	while (p->attach_fd >= 0 || p->pending) {
-		if (p->pending) {
-			struct pollfd pfd = { .fd = p->pending_fd, .events = POLLOUT };
-			if (poll(&pfd, 1, FIFO_WRITE_TIMEOUT_MS) <= 0)
-				break; /* nobody reads: the rest is dropped */
-			fifo_writable(s, p);
-			continue;
-		}
-		if (attach_read(s, p) < 0)
-			break;
-		if (!p->pending) {
-			struct pollfd pfd = { .fd = p->attach_fd, .events = POLLIN };
-			if (poll(&pfd, 1, 0) <= 0)
-				break;
-		}
-	}
 	clock_gettime(CLOCK_REALTIME, &p->exited_at);
 	p->exit_status = 255; /* unknown, as containerd says of a lost shim */
 	if (exit_path && read_small_file(exit_path, text, sizeof(text)) >= 0 &&
@@ -1266,13 +1127,6 @@ _Noreturn void task_serve(struct task_server *s)
 			case WATCH_STDIN:
 				if ((p = process_by_fd(s, fd)))
 					stdin_readable(s, p);
-				break;
-			case WATCH_FIFO_OUT:
-				for (p = s->processes; p; p = p->next)
-					if (p->pending && p->pending_fd == fd)
-						break;
-				if (p)
-					fifo_writable(s, p);
 				break;
 			}
 		}

@@ -15,8 +15,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 int write_all(int fd, const void *buf, size_t len)
@@ -612,4 +615,92 @@ int parse_open_fd(const char *text, int *fd)
 		return -1;
 	*fd = (int)value;
 	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Read fd until EOF into a malloc'd, NUL-terminated string; more than
+ * READ_UNTIL_EOF_MAX bytes is EMSGSIZE. With timeout_ms >= 0, give up after that
+ * long (ETIMEDOUT). */
+int read_until_eof(int fd, int timeout_ms, char **out)
+{
+	long long deadline = now_ms() + timeout_ms;
+	char *buf = malloc(READ_UNTIL_EOF_MAX + 1);
+	size_t len = 0;
+
+	if (!buf)
+		return -1;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		int ready = poll(&pfd, 1, timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0);
+		ssize_t n;
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0)
+			errno = ETIMEDOUT;
+		if (ready <= 0)
+			break;
+		if (len == READ_UNTIL_EOF_MAX) {
+			errno = EMSGSIZE;
+			break;
+		}
+		n = read(fd, buf + len, READ_UNTIL_EOF_MAX - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			buf[len] = '\0';
+			*out = buf;
+			return 0;
+		}
+		len += (size_t)n;
+	}
+	free(buf); /* keeps errno (glibc since 2.33, POSIX.1-2024) */
+	return -1;
+}
+
+/* Connect fd to the unix socket at path. sun_path holds 108 bytes; a
+ * longer path is reached as /proc/self/fd/N/NAME, N being an O_PATH fd of
+ * its directory, which the kernel resolves like any other path (the shim
+ * binds the same way, see io_attach_listen). */
+int connect_unix(int fd, const char *path)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	const char *name = strrchr(path, '/');
+	size_t len = strlen(path), dir_len;
+	char directory[PATH_MAX];
+	int dir_fd, result;
+
+	if (len < sizeof(address.sun_path)) {
+		memcpy(address.sun_path, path, len + 1);
+		return connect(fd, (struct sockaddr *)&address, sizeof(address));
+	}
+	if (!name || name[1] == '\0' || len >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	dir_len = name == path ? 1 : (size_t)(name - path); /* "/name" is in "/" */
+	memcpy(directory, path, dir_len);
+	directory[dir_len] = '\0';
+	dir_fd = open(directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return -1;
+	if (snprintf(address.sun_path, sizeof(address.sun_path), "/proc/self/fd/%d/%s", dir_fd,
+		     name + 1) >= (int)sizeof(address.sun_path)) {
+		errno = ENAMETOOLONG;
+		result = -1;
+	} else {
+		result = connect(fd, (struct sockaddr *)&address, sizeof(address));
+	}
+	close_fd(&dir_fd); /* connect has resolved the path: the fd may go */
+	return result;
 }

@@ -152,4 +152,13 @@ int touch_file(const char *path);
  * (not open). */
 int parse_open_fd(const char *text, int *fd);
 
+/* Read fd until EOF into a malloc'd, NUL-terminated string: a report on
+ * a sync pipe, what a command printed. More than READ_UNTIL_EOF_MAX bytes
+ * is EMSGSIZE; with timeout_ms >= 0, ETIMEDOUT after that long. */
+#define READ_UNTIL_EOF_MAX (1024 * 1024)
+int read_until_eof(int fd, int timeout_ms, char **out);
+
+/* Connect fd to the unix socket at path, of any length (see util.c). */
+int connect_unix(int fd, const char *path);
+
 #endif
