@@ -38,7 +38,7 @@ ALL_CFLAGS = $(CFLAGS) -DSHIM_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -Ibuild/proto
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANITIZE_LINK = $(SANITIZE) -static-libubsan
 
-SHIM_OBJS = main.o shim.o args.o runtime.o io.o log.o oom.o util.o
+SHIM_OBJS = main.o shim.o args.o runtime.o io.o ctl.o log.o oom.o util.o
 # podman's shim: the same core, started by conmon's flags (docs/podman.md).
 CONMON_OBJS = conmon-main.o conmon.o $(filter-out main.o args.o,$(SHIM_OBJS))
 # containerd's shim (issue 11): the same core, with the task service over
@@ -124,7 +124,7 @@ build/proto/%.pb-c.c build/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p build/proto
 	protoc-c --proto_path=proto --c_out=build/proto $<
 
-UNIT_SOURCES = args.c conmon.c runtime.c io.c log.c util.c ttrpc.c $(PROTO_C)
+UNIT_SOURCES = args.c conmon.c runtime.c io.c ctl.c log.c util.c ttrpc.c $(PROTO_C)
 UNIT_TESTS = tests/unit.c tests/unit-conmon.c tests/unit-ttrpc.c
 tests/unit: $(UNIT_TESTS) $(UNIT_SOURCES) $(HEADERS) $(PROTO_C:.c=.h)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) $(CHECK_CFLAGS) -I. -Ibuild/proto -o $@ $(UNIT_TESTS) \
@@ -141,7 +141,7 @@ FUZZ_TARGETS = args_parse conmon_args ttrpc_frames log_frame json_escape config_
 FUZZ_SANITIZE = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The core files the targets call, compiled once into an archive, so each
 # target links only the files it needs.
-FUZZ_CORE = args.c conmon.c runtime.c io.c log.c util.c jsonread.c ttrpc.c $(PROTO_C)
+FUZZ_CORE = args.c conmon.c runtime.c io.c ctl.c log.c util.c jsonread.c ttrpc.c $(PROTO_C)
 
 build/fuzz/core/%.o: %.c $(HEADERS) $(PROTO_C:.c=.h)
 	@mkdir -p $(dir $@)

@@ -2,9 +2,9 @@
  * container's 0, 1 and 2, and keeps what runc writes to them while it
  * creates. Step 5 pumps stdout and stderr (or, with --terminal, the pty
  * master) into the log and to every attach client, feeds the container's
- * stdin from those clients, and reads the control FIFO. In this order:
- * pipes, attach clients and their output ring, stdin, the attach socket,
- * the control FIFO, the pump, the end.
+ * stdin from those clients (the control FIFO, which also steers them, is
+ * ctl.c's). In this order: pipes, attach clients and their output ring,
+ * stdin, the attach socket, the pump and its sinks, the end.
  *
  * Nothing here may hurt the container or the log: every fd is
  * non-blocking, slow clients share one bounded ring and are dropped when
@@ -55,7 +55,7 @@
 /* At exit, how long clients get to take the output they are owed. */
 #define FINISH_FLUSH_MS 2000
 
-static void watch_set(struct container_io *io, int op, int fd, uint32_t events, uint64_t tag)
+void io_watch(struct container_io *io, int op, int fd, uint32_t events, uint64_t tag)
 {
 	struct epoll_event event = { .events = events, .data.u64 = tag };
 
@@ -164,7 +164,7 @@ int io_use_terminal(struct container_io *io, int master_fd)
 		if (io->stdin_fd < 0)
 			return -1;
 	}
-	watch_set(io, EPOLL_CTL_ADD, master_fd, EPOLLIN, WATCH_TAG(WATCH_TTY, master_fd));
+	io_watch(io, EPOLL_CTL_ADD, master_fd, EPOLLIN, WATCH_TAG(WATCH_TTY, master_fd));
 	if (io->size_pending) {
 		struct winsize size = { .ws_col = io->pending_width, .ws_row = io->pending_height };
 		if (ioctl(master_fd, TIOCSWINSZ, &size) < 0)
@@ -247,7 +247,7 @@ static void client_update_events(struct container_io *io, struct attach_client *
 		events |= EPOLLIN | EPOLLRDHUP;
 	if (client->pos != io->ring.head)
 		events |= EPOLLOUT;
-	watch_set(io, EPOLL_CTL_MOD, client->fd, events,
+	io_watch(io, EPOLL_CTL_MOD, client->fd, events,
 		  WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
 }
 
@@ -313,7 +313,7 @@ static void client_close(struct container_io *io, struct attach_client *client)
 	if (io->accept_paused) {
 		/* An fd is free again: connections waiting can be accepted. */
 		io->accept_paused = false;
-		watch_set(io, EPOLL_CTL_MOD, io->listen_fd, EPOLLIN, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
+		io_watch(io, EPOLL_CTL_MOD, io->listen_fd, EPOLLIN, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
 	}
 }
 
@@ -451,7 +451,7 @@ static void stdin_close(struct container_io *io)
 	 * copy of the pty master, and close() drops an epoll registration
 	 * only with the last fd of the file, so a stale EPOLLOUT would stay. */
 	if (io->stdin_watched)
-		watch_set(io, EPOLL_CTL_DEL, io->stdin_fd, 0, 0);
+		io_watch(io, EPOLL_CTL_DEL, io->stdin_fd, 0, 0);
 	close_fd(&io->stdin_fd);
 	io->stdin_watched = false;
 	io->stdin_len = 0;
@@ -487,7 +487,7 @@ static void stdin_flush(struct container_io *io)
 		memmove(io->stdin_buf, io->stdin_buf + written, io->stdin_len - written);
 		io->stdin_len -= written;
 		if (io->stdin_len > 0 && !io->stdin_watched) {
-			watch_set(io, EPOLL_CTL_ADD, io->stdin_fd, EPOLLOUT,
+			io_watch(io, EPOLL_CTL_ADD, io->stdin_fd, EPOLLOUT,
 				  WATCH_TAG(WATCH_STDIN, io->stdin_fd));
 			io->stdin_watched = true;
 		} else if (io->stdin_len == 0 && io->stdin_close_pending) {
@@ -503,21 +503,25 @@ static void stdin_flush(struct container_io *io)
 void io_stdin_writable(struct container_io *io)
 {
 	if (io->stdin_watched) {
-		watch_set(io, EPOLL_CTL_DEL, io->stdin_fd, 0, 0);
+		io_watch(io, EPOLL_CTL_DEL, io->stdin_fd, 0, 0);
 		io->stdin_watched = false;
 	}
 	stdin_flush(io);
 }
 
 /* A client has finished sending (shut down its write side, or left). */
+void io_stdin_end(struct container_io *io)
+{
+	io->stdin_close_pending = true;
+	if (io->stdin_len == 0)
+		stdin_close(io);
+}
+
 static void client_input_done(struct container_io *io, struct attach_client *client)
 {
 	client->input_done = true;
-	if (io->stdin_once && io->stdin_fd >= 0) {
-		io->stdin_close_pending = true;
-		if (io->stdin_len == 0)
-			stdin_close(io);
-	}
+	if (io->stdin_once && io->stdin_fd >= 0)
+		io_stdin_end(io);
 }
 
 /* On a seqpacket socket recv returns 0 both for an empty packet and at
@@ -670,7 +674,7 @@ int io_attach_listen(struct container_io *io, const char *path, bool seqpacket)
 		errno = saved_errno;
 		return -1;
 	}
-	watch_set(io, EPOLL_CTL_ADD, io->listen_fd, EPOLLIN, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
+	io_watch(io, EPOLL_CTL_ADD, io->listen_fd, EPOLLIN, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
 	return 0;
 }
 
@@ -691,7 +695,7 @@ void io_attach_accept(struct container_io *io)
 			 * would spin on it. */
 			log_warn(io->diag, "accept attach client: %m; not accepting until a client leaves");
 			io->accept_paused = true;
-			watch_set(io, EPOLL_CTL_MOD, io->listen_fd, 0, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
+			io_watch(io, EPOLL_CTL_MOD, io->listen_fd, 0, WATCH_TAG(WATCH_ATTACH_LISTEN, 0));
 			return;
 		}
 		if (fd < 0) {
@@ -721,188 +725,9 @@ void io_attach_accept(struct container_io *io)
 		client->pos = io->ring.head; /* owed what comes from now on */
 		client->next = io->clients;
 		io->clients = client;
-		watch_set(io, EPOLL_CTL_ADD, fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
+		io_watch(io, EPOLL_CTL_ADD, fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
 		client_update_events(io, client);
 		log_info(io->diag, "attach client pid %d connected on fd %d", (int)peer.pid, fd);
-	}
-}
-
-/* ---- the control FIFO ---------------------------------------------------- */
-
-int io_ctl_open(struct container_io *io, const char *path)
-{
-	struct dir_file *file = &io->ctl_file;
-	struct stat existing;
-
-	if (dir_file_open(file, path) < 0)
-		return -1;
-	/* A FIFO left by an earlier shim, or by anyone: replaced by our own.
-	 * Anything else there is not ours to remove. */
-	if (fstatat(file->dir_fd, file->name, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISFIFO(existing.st_mode))
-		unlinkat(file->dir_fd, file->name, 0);
-	if (mkfifoat(file->dir_fd, file->name, 0600) < 0)
-		return -1;
-	/* Read-write: we hold a writer ourselves, so when the manager's
-	 * writers come and go the FIFO never reports EOF (fifo(7)). Checked
-	 * after opening, on the fd: what we hold is the FIFO we made (owned
-	 * by us, 0600), not one swapped in after mkfifoat. */
-	io->ctl_fd = openat(file->dir_fd, file->name, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (io->ctl_fd < 0 && errno == ELOOP)
-		errno = EEXIST;
-	if (io->ctl_fd < 0)
-		return -1;
-	if (fstat(io->ctl_fd, &existing) < 0 || !S_ISFIFO(existing.st_mode) ||
-	    existing.st_uid != geteuid() || (existing.st_mode & 077) != 0) {
-		close_fd(&io->ctl_fd);
-		errno = EEXIST;
-		return -1;
-	}
-	watch_set(io, EPOLL_CTL_ADD, io->ctl_fd, EPOLLIN, WATCH_TAG(WATCH_CTL, io->ctl_fd));
-	return 0;
-}
-
-int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height)
-{
-	long values[3];
-	const char *p = line;
-
-	for (int i = 0; i < 3; i++) {
-		char *end;
-		while (*p == ' ')
-			p++;
-		if (*p < '0' || *p > '9')
-			goto invalid;
-		errno = 0;
-		values[i] = strtol(p, &end, 10);
-		if (errno != 0 || values[i] > 65535)
-			goto invalid;
-		p = end;
-	}
-	while (*p == ' ' || *p == '\r')
-		p++;
-	if (*p != '\0' || values[0] > CTL_REOPEN_LOG)
-		goto invalid;
-	*type = (int)values[0];
-	*width = (unsigned)values[1];
-	*height = (unsigned)values[2];
-	return 0;
-invalid:
-	errno = EINVAL;
-	return -1;
-}
-
-/* A writer of garbage must not fill the disk with our warnings: at most
- * CTL_WARNINGS_PER_MINUTE a minute, then one line counting the rest. */
-#define CTL_WARNINGS_PER_MINUTE 10
-
-static void ctl_report_unwarned(struct container_io *io)
-{
-	if (io->ctl_unwarned > 0)
-		log_warn(io->diag, "control FIFO %s: %lu more bad lines skipped without a warning",
-			 io->ctl_file.path, io->ctl_unwarned);
-	io->ctl_unwarned = 0;
-}
-
-static bool ctl_may_warn(struct container_io *io)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (io->ctl_warned == 0 || now.tv_sec - io->ctl_window_start.tv_sec >= 60) {
-		ctl_report_unwarned(io);
-		io->ctl_window_start = now;
-		io->ctl_warned = 0;
-	}
-	if (io->ctl_warned < CTL_WARNINGS_PER_MINUTE) {
-		io->ctl_warned++;
-		return true;
-	}
-	io->ctl_unwarned++;
-	return false;
-}
-
-#define ctl_warn(io, ...) do { if (ctl_may_warn(io)) log_warn((io)->diag, __VA_ARGS__); } while (0)
-
-static void ctl_apply(struct container_io *io, const char *line)
-{
-	unsigned width, height;
-	int type;
-
-	if (parse_ctl_line(line, &type, &width, &height) < 0) {
-		ctl_warn(io, "control FIFO %s: skipped malformed line \"%s\"; expected TYPE WIDTH HEIGHT",
-			 io->ctl_file.path, line);
-		return;
-	}
-	if (io->ctl_height_first) {
-		unsigned first = width;
-		width = height;
-		height = first;
-	}
-	switch ((enum ctl_type)type) {
-	case CTL_CLOSE_STDIN:
-		io->stdin_close_pending = true;
-		if (io->stdin_len == 0)
-			stdin_close(io);
-		break;
-	case CTL_RESIZE:
-		if (io->tty.fd < 0 && io->terminal) {
-			io->size_pending = true;
-			io->pending_width = (unsigned short)width;
-			io->pending_height = (unsigned short)height;
-		} else if (io->tty.fd < 0) {
-			ctl_warn(io, "resize to %ux%u: the container has no terminal", width, height);
-		} else {
-			/* The kernel sends SIGWINCH to the pty's foreground group. */
-			struct winsize size = { .ws_col = (unsigned short)width, .ws_row = (unsigned short)height };
-			if (ioctl(io->tty.fd, TIOCSWINSZ, &size) < 0)
-				log_warn(io->diag, "resize terminal to %ux%u: %m", width, height);
-		}
-		break;
-	case CTL_REOPEN_LOG:
-		if (io->log.fd < 0)
-			ctl_warn(io, "reopen the container log: there is none");
-		else if (log_writer_reopen(&io->log) < 0)
-			log_error(io->diag, "reopen container log %s: %m", io->log.file.path);
-		break;
-	}
-}
-
-void io_ctl_readable(struct container_io *io)
-{
-	for (;;) {
-		char *newline;
-		ssize_t n = read(io->ctl_fd, io->ctl_line + io->ctl_len,
-				 sizeof(io->ctl_line) - 1 - io->ctl_len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) { /* EAGAIN: all read (and we hold a writer: no EOF) */
-			if (n < 0 && errno != EAGAIN)
-				log_warn(io->diag, "read control FIFO %s: %m", io->ctl_file.path);
-			return;
-		}
-		io->ctl_len += (size_t)n;
-		/* memchr, not strchr: a NUL byte must not hide a newline. */
-		while ((newline = memchr(io->ctl_line, '\n', io->ctl_len))) {
-			size_t line_len = (size_t)(newline - io->ctl_line);
-			*newline = '\0';
-			if (io->ctl_skipping)
-				io->ctl_skipping = false; /* the end of an over-long line */
-			else if (memchr(io->ctl_line, '\0', line_len))
-				ctl_warn(io, "control FIFO %s: skipped a line with a NUL byte",
-					 io->ctl_file.path);
-			else
-				ctl_apply(io, io->ctl_line);
-			io->ctl_len -= line_len + 1;
-			memmove(io->ctl_line, newline + 1, io->ctl_len);
-		}
-		if (io->ctl_len == sizeof(io->ctl_line) - 1) {
-			if (!io->ctl_skipping)
-				ctl_warn(io, "control FIFO %s: line too long; skipped", io->ctl_file.path);
-			io->ctl_skipping = true; /* until its newline */
-			io->ctl_len = 0;
-		}
 	}
 }
 
@@ -951,8 +776,8 @@ static void sink_wait(struct container_io *io, struct output_stream *stream)
 		return;
 	stream->sink_waiting = true;
 	if (stream->fd >= 0)
-		watch_set(io, EPOLL_CTL_MOD, stream->fd, 0, stream_tag(io, stream));
-	watch_set(io, EPOLL_CTL_ADD, stream->sink_fd, EPOLLOUT,
+		io_watch(io, EPOLL_CTL_MOD, stream->fd, 0, stream_tag(io, stream));
+	io_watch(io, EPOLL_CTL_ADD, stream->sink_fd, EPOLLOUT,
 		  WATCH_TAG(WATCH_SINK, stream_index(io, stream)));
 }
 
@@ -1016,9 +841,9 @@ void io_sink_writable(struct container_io *io, unsigned which)
 	stream->sink_pending = NULL;
 	stream->sink_pending_len = 0;
 	stream->sink_waiting = false;
-	watch_set(io, EPOLL_CTL_DEL, stream->sink_fd, 0, 0);
+	io_watch(io, EPOLL_CTL_DEL, stream->sink_fd, 0, 0);
 	if (stream->fd >= 0)
-		watch_set(io, EPOLL_CTL_MOD, stream->fd, EPOLLIN, stream_tag(io, stream));
+		io_watch(io, EPOLL_CTL_MOD, stream->fd, EPOLLIN, stream_tag(io, stream));
 }
 
 /* At the exit: wait (a bounded time) for the sink to have room again. 0,
@@ -1255,13 +1080,7 @@ void io_close(struct container_io *io)
 			log_warn(io->diag, "remove attach socket %s: %m", io->listen_file.path);
 	}
 	dir_file_close(&io->listen_file);
-	if (io->ctl_fd >= 0) {
-		close_fd(&io->ctl_fd);
-		ctl_report_unwarned(io);
-		if (unlinkat(io->ctl_file.dir_fd, io->ctl_file.name, 0) < 0)
-			log_warn(io->diag, "remove control FIFO %s: %m", io->ctl_file.path);
-	}
-	dir_file_close(&io->ctl_file);
+	io_ctl_close(io);
 	log_writer_close(&io->log);
 	stdin_close(io);
 	buffer_unmap((void **)&io->stdin_buf, STDIN_BUFFER_MAX);

@@ -180,7 +180,13 @@ void io_attach_accept(struct container_io *io);
 void io_attach_client_event(struct container_io *io, unsigned client_id, uint32_t events);
 void io_stdin_writable(struct container_io *io);
 
-/* Make the control FIFO at path (mode 0600, ours) and watch it. A FIFO
+/* For ctl.c, beside io.c: add, change or remove an fd in the shim's epoll
+ * set (logged on failure); close the container's stdin once what is
+ * buffered for it is written. */
+void io_watch(struct container_io *io, int op, int fd, uint32_t events, uint64_t tag);
+void io_stdin_end(struct container_io *io);
+
+/* ctl.c. Make the control FIFO at path (mode 0600, ours) and watch it. A FIFO
  * left there is replaced: another's could let others write to it. EEXIST:
  * the path holds something else, or a FIFO not made by us appeared. */
 int io_ctl_open(struct container_io *io, const char *path);
@@ -188,6 +194,8 @@ void io_ctl_readable(struct container_io *io);
 
 /* "TYPE WIDTH HEIGHT" (a newline already removed): 0 or -1 (EINVAL). */
 int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height);
+/* Remove the FIFO (at the end, from io_close). */
+void io_ctl_close(struct container_io *io);
 
 /* At the container's exit: note how much each stream holds now. What the
  * container wrote is all there; anything after is from processes it left

@@ -68,7 +68,7 @@ static void join(struct container_io *io, struct peer *peer, int sndbuf)
 	client->input_done = true; /* these clients send nothing */
 	client->next = io->clients;
 	io->clients = client;
-	watch_set(io, EPOLL_CTL_ADD, client->fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
+	io_watch(io, EPOLL_CTL_ADD, client->fd, 0, WATCH_TAG(WATCH_ATTACH_CLIENT, client->id));
 	client_update_events(io, client);
 }
 

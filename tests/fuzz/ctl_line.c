@@ -1,9 +1,9 @@
-/* tests/fuzz/ctl_line.c: io.c's parse_ctl_line, which reads the lines a
+/* tests/fuzz/ctl_line.c: ctl.c's parse_ctl_line, which reads the lines a
  * manager (or anyone who can open the FIFO) writes to the control FIFO
  * (step 5): "TYPE WIDTH HEIGHT", the newline already removed.
  *
  * The input is what a writer puts into the FIFO: it is cut into lines at
- * each newline, as io.c cuts them, and each line (in a buffer of exactly
+ * each newline, as ctl.c cuts them, and each line (in a buffer of exactly
  * its size, cut at a NUL as the shim's C string would be) is parsed.
  * Beyond not crashing or reading past the NUL:
  * - an accepted line's values are bounded: TYPE is one of the three
@@ -11,7 +11,7 @@
  * - an accepted line, written back as "%d %u %u", parses to the same
  *   values;
  * - the line is accepted exactly when it matches the grammar written
- *   here apart from io.c: spaces, three decimal numbers separated by
+ *   here apart from ctl.c: spaces, three decimal numbers separated by
  *   spaces, then only spaces or a '\r' (a line from a CRLF writer). A
  *   parser that takes a sign, a tab, a fourth number or a trailing word
  *   is caught. */
