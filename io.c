@@ -1080,7 +1080,6 @@ void io_close(struct container_io *io)
 			log_warn(io->diag, "remove attach socket %s: %m", io->listen_file.path);
 	}
 	dir_file_close(&io->listen_file);
-	io_ctl_close(io);
 	log_writer_close(&io->log);
 	stdin_close(io);
 	buffer_unmap((void **)&io->stdin_buf, STDIN_BUFFER_MAX);

@@ -194,7 +194,7 @@ void io_ctl_readable(struct container_io *io);
 
 /* "TYPE WIDTH HEIGHT" (a newline already removed): 0 or -1 (EINVAL). */
 int parse_ctl_line(const char *line, int *type, unsigned *width, unsigned *height);
-/* Remove the FIFO (at the end, from io_close). */
+/* Remove the FIFO (at the end, beside io_close). */
 void io_ctl_close(struct container_io *io);
 
 /* At the container's exit: note how much each stream holds now. What the
@@ -208,8 +208,8 @@ void io_mark_exit(struct container_io *io);
 void io_drain(struct container_io *io);
 
 /* Then, after the exit file: give attach clients a bounded time to take
- * what they are owed, close them, remove the socket and the control FIFO,
- * and close everything but the log. */
+ * what they are owed, close them, remove the socket, and close everything
+ * but the log and the control FIFO (io_ctl_close, ctl.c). */
 void io_close(struct container_io *io);
 
 #endif

@@ -133,7 +133,8 @@ static _Noreturn void vfail_before_running(struct shim *shim, const char *fmt, v
 	send_report(shim, shim->dialect->report_error(message));
 	console_socket_close(&shim->runtime);
 	status_file_abandon(&shim->exit_file);
-	io_close(&shim->io); /* removes the attach socket and FIFO if made */
+	io_close(&shim->io); /* removes the attach socket if made */
+	io_ctl_close(&shim->io); /* and the control FIFO */
 	shim_exit(shim, 1);
 }
 
@@ -356,7 +357,8 @@ static void runtime_exited(struct shim *shim, int status)
 	free(runtime_stderr);
 	console_socket_close(runtime);
 	status_file_abandon(&shim->exit_file);
-	io_close(&shim->io); /* removes the attach socket and FIFO */
+	io_close(&shim->io); /* removes the attach socket */
+	io_ctl_close(&shim->io); /* and the control FIFO */
 	shim_exit(shim, 1);
 }
 
@@ -641,6 +643,7 @@ static _Noreturn void finish(struct shim *shim)
 	/* Clients see the connection close only now, when the exit file can
 	 * tell them how the container ended. */
 	io_close(&shim->io);
+	io_ctl_close(&shim->io);
 	shim_exit(shim, 0);
 }
 
