@@ -23,6 +23,16 @@ POKE=$REPO_ROOT/tests/ttrpc-poke
 
 c() { ctr --address "$CTD_SOCK" "$@"; }
 run_flags() { RUN_FLAGS=(--runtime "$SHIM_UNDER_TEST" --env PATH=/bin --rootfs "$ROOTFS"); }
+# task_column ID N: column N of ID's line in ctr task ls (2 the PID, 3 the status).
+task_column() { c task ls | awk -v id="$1" -v n="$2" '$1 == id { print $n }'; }
+task_status_is() { [[ $(task_column "$1" 3) == "$2" ]]; }
+# kill_and_remove ID: SIGKILL the task, wait for it to stop, remove it.
+kill_and_remove() {
+	c task kill -s KILL "$1"
+	wait_for task_status_is "$1" STOPPED
+	c task delete "$1" 2>/dev/null
+	c containers delete "$1"
+}
 is_ours() { [[ ${SHIM_UNDER_TEST##*/} == containerd-shim-cshim-v2 ]]; }
 
 # containerd runs apart from whichever shell started it (a case's shell
@@ -88,9 +98,9 @@ detached_kill_delete() {
 	use_containerd
 	local id=cd-d$$
 	c run -d "${RUN_FLAGS[@]}" "$id" /bin/sh -c 'trap "exit 42" TERM; echo up; while :; do sleep 0.05; done'
-	wait_for eval '[[ $(c task ls | awk -v id='"$id"' '"'"'$1 == id { print $3 }'"'"') == RUNNING ]]'
+	wait_for task_status_is "$id" RUNNING
 	c task kill "$id"
-	wait_for eval '[[ $(c task ls | awk -v id='"$id"' '"'"'$1 == id { print $3 }'"'"') == STOPPED ]]'
+	wait_for task_status_is "$id" STOPPED
 	c task delete "$id" 2>"$T/err"
 	assert_contains "$(<"$T/err")" "exit code 42" "ctr task delete"
 	c containers delete "$id"
@@ -130,10 +140,7 @@ terminals() {
 		-s 'send exit 9\r' -s 'wait-exit 9' \
 		-- ctr --address "$CTD_SOCK" task exec -t --exec-id sh1 "$id" /bin/sh ||
 		fail "ctr task exec -t session failed"
-	c task kill -s KILL "$id"
-	wait_for eval '[[ $(c task ls | awk -v id='"$id"' '"'"'$1 == id { print $3 }'"'"') == STOPPED ]]'
-	c task delete "$id" 2>/dev/null
-	c containers delete "$id"
+	kill_and_remove "$id"
 }
 
 # task exec without a tty: output and exit code; piped stdin; a missing
@@ -150,10 +157,7 @@ execs() {
 	c task exec --exec-id e4 "$id" /nonexistent 2>"$T/err" || rc=$?
 	((rc != 0)) || fail "exec of a missing binary succeeded"
 	assert_contains "$(<"$T/err")" "no such file or directory" "ctr's error"
-	c task kill -s KILL "$id"
-	wait_for eval '[[ $(c task ls | awk -v id='"$id"' '"'"'$1 == id { print $3 }'"'"') == STOPPED ]]'
-	c task delete "$id" 2>/dev/null
-	c containers delete "$id"
+	kill_and_remove "$id"
 }
 
 # task pause and resume; task ps lists the container's processes
@@ -162,16 +166,13 @@ pause_resume_ps() {
 	local id=cd-p$$ pid
 	c run -d "${RUN_FLAGS[@]}" "$id" /bin/sh -c 'sleep 1000 & wait'
 	wait_for eval '[[ $(c task ps "$id" | wc -l) -ge 3 ]]'
-	pid=$(c task ls | awk -v id="$id" '$1 == id { print $2 }')
+	pid=$(task_column "$id" 2)
 	assert_contains "$(c task ps "$id")" "$pid" "task ps"
 	c task pause "$id"
-	assert_eq PAUSED "$(c task ls | awk -v id="$id" '$1 == id { print $3 }')" "after pause"
+	assert_eq PAUSED "$(task_column "$id" 3)" "after pause"
 	c task resume "$id"
-	assert_eq RUNNING "$(c task ls | awk -v id="$id" '$1 == id { print $3 }')" "after resume"
-	c task kill -s KILL "$id"
-	wait_for eval '[[ $(c task ls | awk -v id='"$id"' '"'"'$1 == id { print $3 }'"'"') == STOPPED ]]'
-	c task delete "$id" 2>/dev/null
-	c containers delete "$id"
+	assert_eq RUNNING "$(task_column "$id" 3)" "after resume"
+	kill_and_remove "$id"
 }
 
 # ctr events shows the exit; a container over its memory limit is
@@ -203,13 +204,13 @@ containerd_restart() {
 	use_containerd
 	local id=cd-r$$ pid
 	c run -d "${RUN_FLAGS[@]}" "$id" /bin/sh -c 'trap "exit 7" TERM; while :; do sleep 0.05; done'
-	pid=$(c task ls | awk -v id="$id" '$1 == id { print $2 }')
+	pid=$(task_column "$id" 2)
 	containerd_stop
 	kill -0 "$pid" || fail "the container died with containerd"
 	containerd_start
-	assert_eq "RUNNING" "$(c task ls | awk -v id="$id" '$1 == id { print $3 }')" "task ls after the restart"
+	assert_eq "RUNNING" "$(task_column "$id" 3)" "task ls after the restart"
 	c task kill "$id"
-	wait_for eval '[[ $(c task ls | awk -v id='"$id"' '"'"'$1 == id { print $3 }'"'"') == STOPPED ]]'
+	wait_for task_status_is "$id" STOPPED
 	c task delete "$id" 2>"$T/err"
 	assert_contains "$(<"$T/err")" "exit code 7" "the exit code after the restart"
 	c containers delete "$id"
@@ -228,11 +229,8 @@ bad_clients() {
 	"$POKE" "$address" even >/dev/null
 	"$POKE" "$address" huge >/dev/null
 	"$POKE" "$address" half >/dev/null
-	assert_eq RUNNING "$(c task ls | awk -v id="$id" '$1 == id { print $3 }')" "the task, after the bad clients"
-	c task kill -s KILL "$id"
-	wait_for eval '[[ $(c task ls | awk -v id='"$id"' '"'"'$1 == id { print $3 }'"'"') == STOPPED ]]'
-	c task delete "$id" 2>/dev/null
-	c containers delete "$id"
+	assert_eq RUNNING "$(task_column "$id" 3)" "the task, after the bad clients"
+	kill_and_remove "$id"
 }
 
 # by name, as containerd finds a shim: io.containerd.NAME.v2 runs
