@@ -44,6 +44,7 @@ CONMON_OBJS = conmon-main.o conmon.o $(filter-out main.o args.o,$(SHIM_OBJS))
 # containerd's shim (issue 11): the same core, with the task service over
 # ttrpc; protoc-c makes containerd's messages at build time (below).
 CONTAINERD_SHIM = containerd-shim-cshim-v2
+PROTO_C = build/proto/ttrpc.pb-c.c build/proto/task.pb-c.c build/proto/events.pb-c.c
 CONTAINERD_OBJS = containerd-main.o task.o events.o ttrpc.o jsonread.o \
 	build/proto/ttrpc.pb-c.o build/proto/task.pb-c.o build/proto/events.pb-c.o \
 	$(filter-out main.o args.o,$(SHIM_OBJS))
@@ -118,8 +119,8 @@ tests/ttrpc-poke: tests/ttrpc-poke.c
 tests/path-racer: tests/path-racer.c
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-# containerd's messages (proto/), compiled by protoc-c at build time.
-PROTO_C = build/proto/ttrpc.pb-c.c build/proto/task.pb-c.c build/proto/events.pb-c.c
+# containerd's messages (proto/), compiled by protoc-c at build time
+# (PROTO_C is set above, before the rules that need its headers).
 build/proto/%.pb-c.c build/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p build/proto
 	protoc-c --proto_path=proto --c_out=build/proto $<
