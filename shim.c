@@ -560,7 +560,9 @@ static void handle_output(struct shim *shim, struct output_stream *stream)
 	}
 }
 
-static void dispatch(struct shim *shim, const struct epoll_event *event)
+/* Never inlined into the loop: what an event's work puts on the stack then
+ * lies below the loop's frame, where release_idle_memory gives it back. */
+static __attribute__((noinline)) void dispatch(struct shim *shim, const struct epoll_event *event)
 {
 	switch (WATCH_KIND(event->data.u64)) {
 	case WATCH_SIGNALS:
@@ -738,8 +740,9 @@ static void become_daemon(struct shim *shim)
 /* runc refuses a mismatch between --terminal and the bundle with words
  * about console sockets and detaching; say what is actually wrong. Only
  * when there is a config to read: a missing bundle or config is runc's to
- * report, and its words reach the manager. */
-static void check_terminal_matches_bundle(struct shim *shim)
+ * report, and its words reach the manager. Not inlined, so its buffer
+ * lies below the loop's frame (see dispatch). */
+static __attribute__((noinline)) void check_terminal_matches_bundle(struct shim *shim)
 {
 	char config_path[4096], *config;
 	bool bundle_terminal;
@@ -866,10 +869,16 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	/* Steps 4 and 5. Once runc has created the container we are no longer
 	 * allowed to bail: every failure is logged and the loop carries on,
 	 * because the exit file must still be written. */
+	bool idle = false;
 	while (shim->phase != PHASE_EXITED) {
 		struct epoll_event events[16];
-		int count = epoll_wait(shim->epoll_fd, events, 16, -1);
+		/* A second after the last event, give back the pages the work
+		 * touched (see release_idle_memory), then sleep for good. */
+		int count = epoll_wait(shim->epoll_fd, events, 16, idle ? -1 : IDLE_AFTER_MS);
 
+		idle = count == 0;
+		if (idle && release_idle_memory() < 0)
+			log_debug(&shim->diag, "give back idle memory: %m");
 		if (count < 0 && errno == EINTR)
 			continue;
 		if (count < 0) {

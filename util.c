@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -405,6 +406,47 @@ void buffer_release(void *buf, size_t size, size_t keep)
 	keep = (keep + page - 1) / page * page;
 	if (buf && keep < size)
 		madvise((char *)buf + keep, size - keep, MADV_DONTNEED);
+}
+
+/* The lowest address of the [stack] mapping, from /proc/self/maps (read a
+ * line at a time: sanitizer builds have thousands), or 0 when it cannot be
+ * read. Not inlined: its buffer is released with the rest. */
+static __attribute__((noinline)) uintptr_t stack_bottom(void)
+{
+	char buf[4096], *line, *end;
+	size_t held = 0;
+	unsigned long long low = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	while (fd >= 0 && low == 0 && (n = read(fd, buf + held, sizeof(buf) - 1 - held)) > 0) {
+		buf[held + (size_t)n] = '\0';
+		for (line = buf; low == 0 && (end = strchr(line, '\n')); line = end + 1) {
+			*end = '\0';
+			if (end - line > 8 && strcmp(end - 8, " [stack]") == 0 && sscanf(line, "%llx-", &low) != 1)
+				low = 0;
+		}
+		held = strlen(line);
+		memmove(buf, line, held);
+		if (held == sizeof(buf) - 1)
+			held = 0; /* a line longer than any maps line: not [stack] */
+	}
+	close_fd(&fd);
+	return (uintptr_t)low;
+}
+
+int release_idle_memory(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t bottom = stack_bottom();
+	/* From the page below our frame, with room to spare for the calls
+	 * made from here. */
+	uintptr_t below = ((uintptr_t)__builtin_frame_address(0) - 1024) & ~(page - 1);
+
+	malloc_trim(0);
+	if (bottom && bottom < below)
+		return madvise((void *)bottom, below - bottom, MADV_DONTNEED);
+	return 0;
 }
 
 /* Read at most cap-1 bytes of fd into buf, NUL-terminated, and close it. */

@@ -101,6 +101,16 @@ void buffer_unmap(void **buf, size_t size);
  * zeros afterwards). keep is rounded up to a page. */
 void buffer_release(void *buf, size_t size, size_t keep);
 
+/* Give back what an idle daemon holds but does not need: free heap pages
+ * (malloc_trim) and the stack pages below the caller's frame, which
+ * start-up, a fork's parent and deep calls touched once and which would
+ * otherwise stay resident, and private, for the container's life. Call it
+ * from the loop, with nothing of value on the stack below the call. 0, or
+ * -1 with errno from madvise. */
+int release_idle_memory(void);
+/* How long a loop waits with nothing to do before it calls it. */
+#define IDLE_AFTER_MS 1000
+
 /* Read at most cap-1 bytes of a small file into buf, NUL-terminated. */
 ssize_t read_small_file(const char *path, char *buf, size_t cap);
 

@@ -653,6 +653,29 @@ process_state_is() { # PID STATE: /proc/PID/stat says STATE (R, S, Z, ...)
 	[[ ${stat:0:1} == "$2" ]]
 }
 
+# An idle shim gives back the stack its start-up and its work touched
+# (release_idle_memory), and carries on as before: output after the idle
+# spell is logged, and the exit recorded.
+#: done: the container prints, then waits for SIGUSR1 (through the shim), prints again and exits 3
+#: checked: while it waits, the idle shim holds no stack page below its loop; then the log has both lines and the exit file 3
+idle_gives_back_stack() {
+	local id
+	id=$(cid idle)
+	make_bundle "$T/bundle" -- /bin/sh -c \
+		'trap "go=1" USR1; echo before; until [ -n "$go" ]; do sleep 0.01; done; echo after; exit 3'
+	launch_shim "$id" "$T/bundle"
+	SHIM_PID=$(<"$T/shim.pid")
+	"$RUNC" start "$id"
+	wait_for log_has_lines "$T/container.log" 1 || fail "no first line in the log"
+	wait_for stack_given_back "$SHIM_PID" || fail "the idle shim $SHIM_PID kept stack pages below its loop"
+	kill -USR1 "$SHIM_PID"
+	wait_exit
+	assert_match "$EXIT_JSON" '"reason":"exited","exitCode":3\}$' "exit file"
+	log_records "$T/container.log" stdout >"$T/stdout"
+	printf 'before\nafter\n' >"$T/expected"
+	assert_file_eq "$T/expected" "$T/stdout" "log records"
+}
+
 # ---------------------------------------------------------------------------
 # shimctl, the reference manager (skipped while it is a stub)
 
@@ -759,6 +782,7 @@ SHIM_TESTS=(
 	no_subreaper_loses_the_status
 	stdout_stderr_interleaved
 	big_output_complete
+	idle_gives_back_stack
 )
 SHIMCTL_TESTS=(
 	shimctl_lifecycle

@@ -280,6 +280,24 @@ shim_gone() {
 	! shim_alive "$1"
 }
 
+# stack_given_back PID: PID, asleep in a system call, holds no page of
+# its stack more than a page below the page it is using (what
+# release_idle_memory in util.c does to an idle loop). From
+# /proc/PID/syscall (its stack pointer), maps and pagemap (bit 63: present).
+stack_given_back() {
+	local sp low high page first count present
+	read -r -a sp <"/proc/$1/syscall" || return 1
+	((${#sp[@]} >= 9)) || return 1 # running, not in a system call
+	read -r low high < <(awk '/ \[stack\]$/ { split($1, r, "-"); print r[1], r[2] }' "/proc/$1/maps")
+	[[ -n $low ]] || return 1
+	page=4096
+	first=$((0x$low / page))
+	count=$(((${sp[7]} / page - 1) - first))
+	((count > 0)) || return 0
+	present=$(dd if="/proc/$1/pagemap" bs=8 skip="$first" count="$count" status=none | od -An -v -t x8 | tr ' ' '\n' | grep -c '^[89a-f]') || true
+	((present == 0))
+}
+
 # no_process_in TEXT: no live process (zombies aside) has TEXT in its
 # command line.
 no_process_in() {
