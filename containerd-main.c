@@ -151,22 +151,32 @@ static int listen_on(const char *path)
 static int cmd_start(const struct containerd_args *args)
 {
 	struct task_server server = { .events_fd = -1, .signal_fd = -1, .epoll_fd = -1 };
-	char path[108], address[128], cwd[4096];
-	int listen_fd, null_fd;
+	char path[108], address[128];
+	/* Allocated, not a PATH_MAX array: the server's stack stays below it
+	 * for good, and an idle shim keeps every page of stack it spans. */
+	char *cwd = getcwd(NULL, 0);
+	int listen_fd, null_fd, status = 1;
 	pid_t pid;
 
-	if (!getcwd(cwd, sizeof(cwd)))
+	if (!cwd)
 		return fprintf(stderr, "containerd-shim-cshim-v2: getcwd: %m\n"), 1;
-	if (socket_path(args, path) < 0)
-		return fprintf(stderr, "containerd-shim-cshim-v2: socket path: %m\n"), 1;
+	if (socket_path(args, path) < 0) {
+		fprintf(stderr, "containerd-shim-cshim-v2: socket path: %m\n");
+		goto out;
+	}
 	listen_fd = listen_on(path);
-	if (listen_fd < 0)
-		return fprintf(stderr, "containerd-shim-cshim-v2: listen on %s: %m\n", path), 1;
+	if (listen_fd < 0) {
+		fprintf(stderr, "containerd-shim-cshim-v2: listen on %s: %m\n", path);
+		goto out;
+	}
 	snprintf(address, sizeof(address), "unix://%s", path);
 
 	pid = fork();
-	if (pid < 0)
-		return fprintf(stderr, "containerd-shim-cshim-v2: fork: %m\n"), 1;
+	if (pid < 0) {
+		fprintf(stderr, "containerd-shim-cshim-v2: fork: %m\n");
+		close_fd(&listen_fd);
+		goto out;
+	}
 	if (pid == 0) {
 		/* The server: a session of its own, stdio to /dev/null, no fd of
 		 * containerd's but the listening socket. */
@@ -196,10 +206,13 @@ static int cmd_start(const struct containerd_args *args)
 	if (write_file_atomic("address", address, strlen(address), 0600) < 0) {
 		fprintf(stderr, "containerd-shim-cshim-v2: write %s/address: %m\n", cwd);
 		kill(pid, SIGKILL);
-		return 1;
+		goto out;
 	}
 	fputs(address, stdout);
-	return 0;
+	status = 0;
+out:
+	free(cwd);
+	return status;
 }
 
 /* delete: the server is gone (or the task was deleted): make runc forget

@@ -862,7 +862,7 @@ static void method_pids(struct task_server *s, int fd, uint32_t stream, const st
 	RESPOND_WITH(fd, stream, task__pids_response, &response);
 }
 
-static void method_pause_resume(struct task_server *s, int fd, uint32_t stream, bool pause)
+static void pause_or_resume(struct task_server *s, int fd, uint32_t stream, bool pause)
 {
 	const char *args[] = { pause ? "pause" : "resume", s->id, NULL };
 	struct process *init = find_process(s, "");
@@ -934,62 +934,81 @@ static void method_close_io(struct task_server *s, int fd, uint32_t stream, cons
 	task__close_iorequest__free_unpacked(req, NULL);
 }
 
-static void method_connect(struct task_server *s, int fd, uint32_t stream)
+static void method_pause(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	(void)r; /* a PauseRequest names the task, and we serve one */
+	pause_or_resume(s, fd, stream, true);
+}
+
+static void method_resume(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	(void)r;
+	pause_or_resume(s, fd, stream, false);
+}
+
+static void method_connect(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
 {
 	Task__ConnectResponse response = TASK__CONNECT_RESPONSE__INIT;
 	struct process *init = find_process(s, "");
 
+	(void)r; /* its id names the task, and we serve one */
 	response.shim_pid = (uint32_t)getpid();
 	response.task_pid = init ? (uint32_t)init->pid : 0;
 	response.version = SHIM_VERSION;
 	RESPOND_WITH(fd, stream, task__connect_response, &response);
 }
 
+static void method_shutdown(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
+{
+	(void)r;
+	respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
+	/* Only once the task is gone: containerd asks after Delete. */
+	if (!find_process(s, ""))
+		s->shutting_down = true;
+}
+
+/* The methods of containerd.task.v2.Task we serve; the rest (Checkpoint,
+ * Stats, Update) are answered Unimplemented. Called through the table,
+ * never inlined: a request's locals lie below the loop and are given back
+ * when it is idle (see release_idle_memory), and a process's core daemon,
+ * forked from inside Create or Exec, keeps only their frames. */
+static const struct method {
+	const char *name;
+	void (*serve)(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r);
+} methods[] = {
+	{ "Create", method_create },
+	{ "Start", method_start },
+	{ "State", method_state },
+	{ "Wait", method_wait },
+	{ "Kill", method_kill },
+	{ "Delete", method_delete },
+	{ "Exec", method_exec },
+	{ "Pids", method_pids },
+	{ "Pause", method_pause },
+	{ "Resume", method_resume },
+	{ "ResizePty", method_resize },
+	{ "CloseIO", method_close_io },
+	{ "Connect", method_connect },
+	{ "Shutdown", method_shutdown },
+};
+
 static void dispatch(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
 {
-	const char *m = r->method;
 	char message[256];
 
 	if (strcmp(r->service, TASK_SERVICE) != 0) {
 		snprintf(message, sizeof(message), "service %s", r->service);
-		{
 		respond(fd, stream, TTRPC_UNIMPLEMENTED, message, NULL, 0);
 		return;
 	}
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		if (strcmp(r->method, methods[i].name) == 0) {
+			methods[i].serve(s, fd, stream, r);
+			return;
+		}
 	}
-	if (strcmp(m, "Create") == 0)
-		method_create(s, fd, stream, r);
-	else if (strcmp(m, "Start") == 0)
-		method_start(s, fd, stream, r);
-	else if (strcmp(m, "State") == 0)
-		method_state(s, fd, stream, r);
-	else if (strcmp(m, "Wait") == 0)
-		method_wait(s, fd, stream, r);
-	else if (strcmp(m, "Kill") == 0)
-		method_kill(s, fd, stream, r);
-	else if (strcmp(m, "Delete") == 0)
-		method_delete(s, fd, stream, r);
-	else if (strcmp(m, "Exec") == 0)
-		method_exec(s, fd, stream, r);
-	else if (strcmp(m, "Pids") == 0)
-		method_pids(s, fd, stream, r);
-	else if (strcmp(m, "Pause") == 0 || strcmp(m, "Resume") == 0)
-		method_pause_resume(s, fd, stream, m[0] == 'P');
-	else if (strcmp(m, "ResizePty") == 0)
-		method_resize(s, fd, stream, r);
-	else if (strcmp(m, "CloseIO") == 0)
-		method_close_io(s, fd, stream, r);
-	else if (strcmp(m, "Connect") == 0)
-		method_connect(s, fd, stream);
-	else if (strcmp(m, "Shutdown") == 0) {
-		respond(fd, stream, TTRPC_OK, NULL, NULL, 0);
-		/* Only once the task is gone: containerd asks after Delete. */
-		if (!find_process(s, ""))
-			s->shutting_down = true;
-	} else {
-		snprintf(message, sizeof(message), "method %s is not supported by this shim", m);
-		respond(fd, stream, TTRPC_UNIMPLEMENTED, message, NULL, 0);
-	}
+	snprintf(message, sizeof(message), "method %s is not supported by this shim", r->method);
+	respond(fd, stream, TTRPC_UNIMPLEMENTED, message, NULL, 0);
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -1020,17 +1039,31 @@ static void conn_close(struct loop *loop, struct conn *c)
 	free(c);
 }
 
+/* Read what the client sent into its frame reader: 1, 0 for nothing yet,
+ * -1 at its end. Not inlined into conn_readable: the buffer is gone before
+ * a request is served, so a core daemon forked by one does not keep it. */
+static __attribute__((noinline)) int conn_fill(struct conn *c)
+{
+	char buf[4096];
+	ssize_t n = read(c->fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0 || ttrpc_reader_feed(&c->reader, buf, (size_t)n) < 0)
+		return -1;
+	return 1;
+}
+
 static void conn_readable(struct loop *loop, struct conn *c)
 {
-	char buf[4096]; /* small: an idle shim keeps the stack pages it touched */
-	ssize_t n = read(c->fd, buf, sizeof(buf));
 	struct ttrpc_header header;
 	const uint8_t *data;
 	enum ttrpc_read_result result;
+	int filled = conn_fill(c);
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (filled == 0)
 		return;
-	if (n <= 0 || ttrpc_reader_feed(&c->reader, buf, (size_t)n) < 0)
+	if (filled < 0)
 		return conn_close(loop, c);
 	while ((result = ttrpc_reader_next(&c->reader, &header, &data)) != TTRPC_NEED_MORE) {
 		struct ttrpc_request request;
@@ -1074,10 +1107,51 @@ static void conn_accept(struct loop *loop)
 	watch(loop->server, EPOLL_CTL_ADD, fd, EPOLLIN, WATCH_CONN);
 }
 
+/* One event of the loop. Never inlined into it: what a request's work puts
+ * on the stack then lies below the loop's frame, where release_idle_memory
+ * gives it back. */
+static __attribute__((noinline)) void serve_event(struct loop *loop, const struct epoll_event *event)
+{
+	struct task_server *s = loop->server;
+	int fd = (int)(event->data.u64 >> 32);
+	struct process *p;
+	struct signalfd_siginfo info;
+
+	switch ((enum watch)(event->data.u64 & 0xff)) {
+	case WATCH_LISTEN:
+		conn_accept(loop);
+		break;
+	case WATCH_SIGNALS:
+		while (read(s->signal_fd, &info, sizeof(info)) == sizeof(info)) {
+			if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)
+				s->shutting_down = true;
+		}
+		reap(s);
+		break;
+	case WATCH_CONN:
+		for (struct conn *c = loop->conns; c; c = c->next) {
+			if (c->fd == fd) {
+				conn_readable(loop, c);
+				break;
+			}
+		}
+		break;
+	case WATCH_ATTACH:
+		if ((p = process_by_fd(s, fd)))
+			attach_read(s, p);
+		break;
+	case WATCH_STDIN:
+		if ((p = process_by_fd(s, fd)))
+			stdin_readable(s, p);
+		break;
+	}
+}
+
 _Noreturn void task_serve(struct task_server *s)
 {
 	struct loop loop = { .server = s };
 	sigset_t all;
+	bool idle = false;
 
 	openlog("containerd-shim-cshim-v2", LOG_PID, LOG_DAEMON);
 	/* Every signal read from the signalfd (SIGPIPE too: a reader gone is
@@ -1094,42 +1168,13 @@ _Noreturn void task_serve(struct task_server *s)
 	watch(s, EPOLL_CTL_ADD, s->signal_fd, EPOLLIN, WATCH_SIGNALS);
 	while (!s->shutting_down) {
 		struct epoll_event events[16];
-		int count = epoll_wait(s->epoll_fd, events, 16, -1);
+		int count = epoll_wait(s->epoll_fd, events, 16, idle ? -1 : IDLE_AFTER_MS);
 
-		for (int i = 0; i < count && !s->shutting_down; i++) {
-			int fd = (int)(events[i].data.u64 >> 32);
-			struct process *p;
-			struct signalfd_siginfo info;
-
-			switch ((enum watch)(events[i].data.u64 & 0xff)) {
-			case WATCH_LISTEN:
-				conn_accept(&loop);
-				break;
-			case WATCH_SIGNALS:
-				while (read(s->signal_fd, &info, sizeof(info)) == sizeof(info)) {
-					if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)
-						s->shutting_down = true;
-				}
-				reap(s);
-				break;
-			case WATCH_CONN:
-				for (struct conn *c = loop.conns; c; c = c->next) {
-					if (c->fd == fd) {
-						conn_readable(&loop, c);
-						break;
-					}
-				}
-				break;
-			case WATCH_ATTACH:
-				if ((p = process_by_fd(s, fd)))
-					attach_read(s, p);
-				break;
-			case WATCH_STDIN:
-				if ((p = process_by_fd(s, fd)))
-					stdin_readable(s, p);
-				break;
-			}
-		}
+		idle = count == 0; /* then give back memory, as the core's loop does */
+		if (idle && release_idle_memory() < 0)
+			syslog(LOG_DEBUG, "containerd shim %s: give back idle memory: %m", s->id);
+		for (int i = 0; i < count && !s->shutting_down; i++)
+			serve_event(&loop, &events[i]);
 	}
 	unlink(s->socket_path);
 	exit(0);

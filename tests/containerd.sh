@@ -99,6 +99,14 @@ detached_kill_delete() {
 	local id=cd-d$$
 	c run -d "${RUN_FLAGS[@]}" "$id" /bin/sh -c 'trap "exit 42" TERM; echo up; while :; do sleep 0.05; done'
 	wait_for task_status_is "$id" RUNNING
+	if is_ours; then # the task server and the core's daemon, once idle
+		local pid pids
+		pids=$(pgrep -f -- "-id $id( |\$)")
+		[[ -n $pids ]] || fail "no shim process for $id"
+		for pid in $pids; do
+			wait_for stack_given_back "$pid" || fail "the idle shim process $pid kept stack pages below its loop"
+		done
+	fi
 	c task kill "$id"
 	wait_for task_status_is "$id" STOPPED
 	c task delete "$id" 2>"$T/err"
