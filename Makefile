@@ -45,7 +45,7 @@ CONMON_OBJS = conmon-main.o conmon.o $(filter-out main.o args.o,$(SHIM_OBJS))
 # ttrpc; protoc-c makes containerd's messages at build time (below).
 CONTAINERD_SHIM = containerd-shim-cshim-v2
 PROTO_C = build/proto/ttrpc.pb-c.c build/proto/task.pb-c.c build/proto/events.pb-c.c
-CONTAINERD_OBJS = containerd-main.o task.o events.o ttrpc.o jsonread.o \
+CONTAINERD_OBJS = containerd-main.o task.o events.o rootfs.o ttrpc.o jsonread.o \
 	build/proto/ttrpc.pb-c.o build/proto/task.pb-c.o build/proto/events.pb-c.o \
 	$(filter-out main.o args.o,$(SHIM_OBJS))
 SHIMCTL_OBJS = shimctl.o shimctl-create.o shimctl-attach.o shimctl-exec.o jsonread.o util.o
@@ -75,7 +75,7 @@ shim-conmon: $(CONMON_OBJS)
 $(CONTAINERD_SHIM): $(CONTAINERD_OBJS)
 	$(CC) $(ALL_CFLAGS) -static -o $@ $^ $(LDFLAGS) $(PROTOBUF_C_LIBS) $(PKG_LIBS)
 
-containerd-main.o task.o events.o ttrpc.o: $(PROTO_C:.c=.h)
+containerd-main.o task.o events.o rootfs.o ttrpc.o: $(PROTO_C:.c=.h)
 
 build/proto/%.pb-c.o: build/proto/%.pb-c.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -125,7 +125,7 @@ build/proto/%.pb-c.c build/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p build/proto
 	protoc-c --proto_path=proto --c_out=build/proto $<
 
-UNIT_SOURCES = args.c conmon.c runtime.c io.c ctl.c log.c util.c ttrpc.c $(PROTO_C)
+UNIT_SOURCES = args.c conmon.c runtime.c io.c ctl.c log.c util.c ttrpc.c rootfs.c $(PROTO_C)
 UNIT_TESTS = tests/unit.c tests/unit-conmon.c tests/unit-ttrpc.c
 tests/unit: $(UNIT_TESTS) $(UNIT_SOURCES) $(HEADERS) $(PROTO_C:.c=.h)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE_LINK) $(CHECK_CFLAGS) -I. -Ibuild/proto -o $@ $(UNIT_TESTS) \

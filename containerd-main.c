@@ -241,6 +241,10 @@ static int cmd_delete(const struct containerd_args *args)
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
+	/* An image's rootfs, mounted at Create, goes too: containerd removes
+	 * its snapshot next. We run in the bundle. */
+	if (rootfs_unmount(".") < 0)
+		fprintf(stderr, "containerd-shim-cshim-v2: unmount rootfs: %m\n");
 	clock_gettime(CLOCK_REALTIME, &now);
 	exited_at.seconds = now.tv_sec;
 	exited_at.nanos = (int32_t)now.tv_nsec;

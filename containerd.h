@@ -1,7 +1,8 @@
 /* containerd.h: containerd's front end (issue 11): the shim v2 task
  * service over ttrpc. containerd-main.c is its entry (the `start` and
  * `delete` commands containerd runs, and the long-lived server), task.c
- * the task service and its loop, events.c what it tells containerd.
+ * the task service and its loop, events.c what it tells containerd,
+ * rootfs.c an image's root filesystem.
  * Each process of the task (its init, each exec) runs under a shim
  * daemon of the core's, started with shim_launch: the same five steps as
  * for conman and podman. Nothing of the core includes this. */
@@ -59,6 +60,18 @@ struct task_server {
 	int events_fd;
 	uint32_t events_stream;
 };
+
+/* rootfs.c: the task's root filesystem, given as mounts (an image's
+ * snapshot), mounted on BUNDLE/rootfs before the init is created and
+ * unmounted when it is deleted. mount_options_parse splits containerd's
+ * options into mount(2) flags and the data string (E2BIG when that does
+ * not fit in data_len). 0, or -1 (the reason in error). */
+struct Task__Mount;
+int mount_options_parse(char *const *options, size_t count, unsigned long *flags, char *data,
+			size_t data_len);
+int rootfs_mount(const char *bundle, struct Task__Mount *const *mounts, size_t count, char *error,
+		 size_t error_len);
+int rootfs_unmount(const char *bundle);
 
 /* task.c: serve the task on listen_fd until Shutdown; never returns. */
 _Noreturn void task_serve(struct task_server *server);

@@ -577,15 +577,14 @@ static void method_create(struct task_server *s, int fd, uint32_t stream, const 
 	}
 	if (find_process(s, "") || s->init_deleted) {
 		respond(fd, stream, TTRPC_ALREADY_EXISTS, "the task was created already", NULL, 0);
-	} else if (req->n_rootfs > 0) {
-		respond(fd, stream, TTRPC_FAILED_PRECONDITION,
-			"rootfs mounts (an image's snapshot) are not supported yet: give the root "
-			"filesystem as a directory (ctr run --rootfs DIR)",
-			NULL, 0);
+	} else if (rootfs_mount(s->bundle, req->rootfs, req->n_rootfs, error, sizeof(error)) < 0) {
+		respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
 	} else if (!(p = new_process(s, "", req->terminal, req->stdin, req->stdout, req->stderr))) {
+		rootfs_unmount(s->bundle);
 		respond(fd, stream, TTRPC_INTERNAL, "out of memory", NULL, 0);
 	} else if ((p->pid = launch(s, p, error, sizeof(error))) < 0) {
 		free_process(s, p);
+		rootfs_unmount(s->bundle);
 		respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
 	} else {
 		response.pid = (uint32_t)p->pid;
@@ -779,6 +778,9 @@ static void method_delete(struct task_server *s, int fd, uint32_t stream, const 
 				const char *args[] = { "delete", "--force", s->id, NULL };
 				if (run_runc(s, args, NULL, error, sizeof(error)) < 0)
 					syslog(LOG_WARNING, "containerd shim %s: %s", s->id, error);
+				if (rootfs_unmount(s->bundle) < 0)
+					syslog(LOG_WARNING, "containerd shim %s: unmount %s/rootfs: %m", s->id,
+					       s->bundle);
 			}
 			at = timestamp_of(&p->exited_at);
 			response.pid = (uint32_t)p->pid;

@@ -253,6 +253,32 @@ by_runtime_name() {
 	assert_eq "by name" "$(<"$T/out")" "output"
 }
 
+# An image's root filesystem reaches the shim as a snapshot's mounts (an
+# overlay, or a bind with the native snapshotter): mounted on the bundle's
+# rootfs while the task is there, and gone with it. The image is made
+# here from the busybox rootfs (tests/make-image.sh), not pulled.
+rootfs_mounted() { grep -q " $CTD_STATE/io.containerd.runtime.v2.task/default/$1/rootfs " /proc/mounts; }
+from_an_image() {
+	use_containerd
+	local image=localhost/shim-test/busybox:latest id=cd-i$$ snapshotter rc
+	[[ -e $WORK/image.tar ]] || "$REPO_ROOT/tests/make-image.sh" "$ROOTFS" "$WORK/image.tar" "$image"
+	c images import "$WORK/image.tar" >/dev/null
+	for snapshotter in overlayfs native; do
+		rc=0
+		c run --rm --snapshotter "$snapshotter" --runtime "$SHIM_UNDER_TEST" "$image" "$id" \
+			/bin/sh -c 'echo from the image; exit 6' >"$T/out" || rc=$?
+		assert_eq 6 "$rc" "$snapshotter: ctr run --rm exit status"
+		assert_eq "from the image" "$(<"$T/out")" "$snapshotter: output"
+		! rootfs_mounted "$id" || fail "$snapshotter: the rootfs is still mounted after the task"
+	done
+	c run -d --runtime "$SHIM_UNDER_TEST" "$image" "$id" /bin/sleep 1000
+	wait_for task_status_is "$id" RUNNING
+	rootfs_mounted "$id" || fail "the image's rootfs is not mounted for the running task"
+	kill_and_remove "$id"
+	! rootfs_mounted "$id" || fail "the rootfs is still mounted after task delete"
+	c images rm "$image" >/dev/null
+}
+
 CONTAINERD_TESTS=(
 	run_rm_output_and_exit_code
 	detached_kill_delete
@@ -263,6 +289,7 @@ CONTAINERD_TESTS=(
 	containerd_restart
 	bad_clients
 	by_runtime_name
+	from_an_image
 )
 
 main() {

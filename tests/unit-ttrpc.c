@@ -2,13 +2,17 @@
  * captured between containerd 1.6 and its own runc shim (tests/data/ttrpc/,
  * see its README): every request containerd sent for one `ctr run --rm`
  * is read back, whole or in pieces, and our responses are built to the
- * byte of the runc shim's. Linked into tests/unit. */
+ * byte of the runc shim's. Also the mount options of an image's rootfs
+ * (rootfs.c). Linked into tests/unit. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 
+#include "containerd.h"
 #include "task.pb-c.h"
 #include "ttrpc.h"
 #include "ttrpc.pb-c.h"
@@ -308,6 +312,41 @@ START_TEST(test_request_frame_round_trip)
 }
 END_TEST
 
+/* An image's mounts: containerd's options, split as its parseMountOptions
+ * does (rootfs.c). */
+START_TEST(test_mount_options)
+{
+	char *bind[] = { "rbind", "ro" };
+	char *overlay[] = { "index=off", "workdir=/w", "upperdir=/u", "lowerdir=/l1:/l2" };
+	char *toggled[] = { "ro", "rw", "nosuid", "suid", "noexec", "defaults" };
+	char *propagation[] = { "rprivate", "nodev" };
+	char *mixed[] = { "nodev", "size=64k", "mode=755" };
+	char data[64];
+	unsigned long flags;
+
+	ck_assert_int_eq(mount_options_parse(bind, 2, &flags, data, sizeof(data)), 0);
+	ck_assert_uint_eq(flags, MS_BIND | MS_REC | MS_RDONLY);
+	ck_assert_str_eq(data, "");
+	ck_assert_int_eq(mount_options_parse(overlay, 4, &flags, data, sizeof(data)), 0);
+	ck_assert_uint_eq(flags, 0);
+	ck_assert_str_eq(data, "index=off,workdir=/w,upperdir=/u,lowerdir=/l1:/l2");
+	ck_assert_int_eq(mount_options_parse(toggled, 6, &flags, data, sizeof(data)), 0);
+	ck_assert_uint_eq(flags, MS_NOEXEC);
+	ck_assert_int_eq(mount_options_parse(propagation, 2, &flags, data, sizeof(data)), 0);
+	ck_assert_uint_eq(flags, MS_PRIVATE | MS_REC | MS_NODEV);
+	ck_assert_int_eq(mount_options_parse(mixed, 3, &flags, data, sizeof(data)), 0);
+	ck_assert_uint_eq(flags, MS_NODEV);
+	ck_assert_str_eq(data, "size=64k,mode=755");
+	ck_assert_int_eq(mount_options_parse(NULL, 0, &flags, data, sizeof(data)), 0);
+	ck_assert_str_eq(data, "");
+	/* Data that would not fit (the kernel takes a page) is refused. */
+	ck_assert_int_eq(mount_options_parse(overlay, 4, &flags, data, 20), -1);
+	ck_assert_int_eq(errno, E2BIG);
+	ck_assert_int_eq(mount_options_parse(mixed, 2, &flags, data, 9), 0); /* "size=64k" */
+	ck_assert_int_eq(mount_options_parse(mixed, 2, &flags, data, 8), -1);
+}
+END_TEST
+
 Suite *ttrpc_suite(void)
 {
 	Suite *suite = suite_create("ttrpc framing (containerd)");
@@ -322,6 +361,7 @@ Suite *ttrpc_suite(void)
 	tcase_add_test(tc, test_frame_too_large);
 	tcase_add_test(tc, test_request_not_protobuf);
 	tcase_add_test(tc, test_request_frame_round_trip);
+	tcase_add_test(tc, test_mount_options);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
