@@ -10,7 +10,8 @@
  *       the container, print a DeleteResponse, exit 0.
  *
  * The server (task.c) runs each process of the task under a shim daemon
- * of the core's (shim_launch), as the conman and podman front ends do.
+ * of the core's: the init's in its own process (shim_host), each exec's
+ * forked (shim_launch), as the conman and podman front ends do.
  * Flags are read as Go's flag package reads them: -flag value, -flag=value,
  * and the same with two dashes. */
 #define _GNU_SOURCE
@@ -192,6 +193,8 @@ static int cmd_start(const struct containerd_args *args)
 			.socket_path = path,
 			.listen_fd = listen_fd,
 			.events_fd = -1,
+			.report_fd = -1,
+			.create_conn_fd = -1,
 			.signal_fd = -1,
 			.epoll_fd = -1,
 			.events_address = getenv("TTRPC_ADDRESS"),

@@ -3,9 +3,10 @@
  * `delete` commands containerd runs, and the long-lived server), task.c
  * the task service and its loop, events.c what it tells containerd,
  * rootfs.c an image's root filesystem.
- * Each process of the task (its init, each exec) runs under a shim
- * daemon of the core's, started with shim_launch: the same five steps as
- * for conman and podman. Nothing of the core includes this. */
+ * The task's init runs under the core's daemon hosted in the server's own
+ * process (shim_host), each exec under a daemon of its own (shim_launch):
+ * the same five steps as for conman and podman. Nothing of the core
+ * includes this. */
 #ifndef SHIM_CONTAINERD_H
 #define SHIM_CONTAINERD_H
 
@@ -25,7 +26,8 @@ struct process {
 	char name[80];         /* "init" or "exec-ID": its files in the bundle */
 	enum process_state { PROCESS_CREATED, PROCESS_RUNNING, PROCESS_PAUSED, PROCESS_STOPPED } state;
 	pid_t pid;             /* the process (the container's, or the exec'd one) */
-	pid_t daemon_pid;      /* the core's shim daemon for it: our child */
+	pid_t daemon_pid;      /* an exec's shim daemon, our child; 0 for the
+	                        * init, whose daemon is hosted here */
 	uint32_t exit_status;
 	struct timespec exited_at;
 	bool terminal;
@@ -34,6 +36,8 @@ struct process {
 	int attach_fd;         /* the core daemon's attach socket (seqpacket) */
 	int stdin_fd;          /* our reader of the stdin FIFO */
 	int stdin_keep_fd;     /* our writer on it, so it never ends until CloseIO */
+	char *stdin_held;      /* a packet the attach socket could not take yet */
+	size_t stdin_held_len;
 	int stdout_fd, stderr_fd; /* ours until the daemon has its copies (launch) */
 	struct waiter {        /* Wait calls, answered at the exit */
 		int conn_fd;
@@ -59,6 +63,13 @@ struct task_server {
 	const char *events_address;
 	int events_fd;
 	uint32_t events_stream;
+	/* The init's core daemon runs in this process (shim_host), from its
+	 * Create until it has exited: one process a task, not two. */
+	bool host_wanted;      /* Create asked for it; begun from the loop */
+	bool hosting;          /* the core's loop is running, ours inside it */
+	int report_fd;         /* its report on the init, for the Create; -1 */
+	int create_conn_fd;    /* that Create's connection, -1 once gone */
+	uint32_t create_stream;
 };
 
 /* rootfs.c: the task's root filesystem, given as mounts (an image's

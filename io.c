@@ -1081,6 +1081,13 @@ void io_close(struct container_io *io)
 	}
 	dir_file_close(&io->listen_file);
 	log_writer_close(&io->log);
+	/* The sinks' readers see their end now, with everything in them.
+	 * (tty's is out's; err's may be out's too.) */
+	if (io->err.sink_fd == io->out.sink_fd)
+		io->err.sink_fd = -1;
+	io->tty.sink_fd = -1;
+	close_fd(&io->out.sink_fd);
+	close_fd(&io->err.sink_fd);
 	stdin_close(io);
 	buffer_unmap((void **)&io->stdin_buf, STDIN_BUFFER_MAX);
 	io_close_child_ends(io);

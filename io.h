@@ -28,6 +28,7 @@ enum watch_kind {
 	WATCH_RUNTIME_TIMER, /* --runtime-timeout has passed */
 	WATCH_CONTAINER_GONE, /* --no-subreaper: the container's pidfd says it exited */
 	WATCH_SINK,          /* a stream's sink has room again (its index in the upper half) */
+	WATCH_GUEST,         /* a hosted front end has work (shim_host) */
 };
 #define WATCH_TAG(kind, n) (((uint64_t)(uint32_t)(n) << 32) | (uint64_t)(kind))
 #define WATCH_KIND(tag) ((enum watch_kind)((tag) & 0xffffffffu))

@@ -14,6 +14,8 @@
  *
  * Steps 3 to 5 are one epoll loop over the signalfd and the pipes; the
  * daemon's phase (CREATING, RUNNING, EXITED) says what each event means.
+ * (shim_host, at the end, runs them in a front end's own process instead,
+ * for containerd's task server: see the guest below.)
  * What the manager is told is worded by a dialect (runtime.h): shimmy's
  * for conman; a front end for another manager brings its own. */
 #define _GNU_SOURCE
@@ -50,6 +52,7 @@ enum phase {
 struct shim {
 	struct shim_args args;
 	const struct dialect *dialect; /* how the manager reads reports and exit files */
+	const struct shim_guest *guest; /* shim_host's front end; NULL for a daemon of its own */
 	struct diag diag;
 	struct runtime runtime;
 	struct container_io io;
@@ -424,6 +427,8 @@ static void reap_children(struct shim *shim)
 			runtime_exited(shim, status);
 		} else if (shim->container_pid != 0 && pid == shim->container_pid) {
 			handle_container_exit(shim, status);
+		} else if (shim->guest && shim->guest->child_exited(shim->guest->ctx, pid, status)) {
+			log_debug(&shim->diag, "pid %d was the host's to reap", (int)pid);
 		} else if (shim->phase == PHASE_CREATING) {
 			/* Perhaps the container, dying before runc did. */
 			struct early_exit *grown = realloc(shim->early_exits,
@@ -601,6 +606,9 @@ static __attribute__((noinline)) void dispatch(struct shim *shim, const struct e
 	case WATCH_ATTACH_CLIENT:
 		io_attach_client_event(&shim->io, WATCH_CLIENT_ID(event->data.u64), event->events);
 		break;
+	case WATCH_GUEST:
+		shim->guest->ready(shim->guest->ctx);
+		break;
 	default:
 		log_error(&shim->diag, "event for unknown watch %llu",
 			  (unsigned long long)event->data.u64);
@@ -649,6 +657,20 @@ static _Noreturn void finish(struct shim *shim)
 	shim_exit(shim, 0);
 }
 
+/* Where a daemon exits, a hosted one gives the process back to its
+ * front end, which serves on (shim_host). */
+static _Noreturn void daemon_exit(struct shim *shim, int status)
+{
+	if (shim->guest) {
+		close_fd(&shim->signal_fd);
+		close_fd(&shim->epoll_fd);
+		close_fd(&shim->diag.fd);
+		shim->guest->leave(shim->guest->ctx, status);
+		abort(); /* it must not return: there is no daemon to return to */
+	}
+	exit(status);
+}
+
 /* The end of every daemon, after a failure too: a manager that asked for
  * an exit command (podman's `container cleanup`) has it run now, and
  * waited for, so the manager's state is settled when the shim is gone.
@@ -660,13 +682,13 @@ static _Noreturn void shim_exit(struct shim *shim, int status)
 	int command_status;
 
 	if (!shim->args.exit_command)
-		exit(status);
+		daemon_exit(shim, status);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 0) < 0)
 		log_warn(&shim->diag, "stop being a subreaper: %m");
 	pid = fork();
 	if (pid < 0) {
 		log_error(&shim->diag, "fork exit command %s: %m", shim->args.exit_command[0]);
-		exit(status);
+		daemon_exit(shim, status);
 	}
 	if (pid == 0) {
 		if (close_range(3, ~0U, 0) < 0 || sigprocmask(SIG_SETMASK, &shim->child_mask, NULL) < 0)
@@ -681,13 +703,13 @@ static _Noreturn void shim_exit(struct shim *shim, int status)
 	while (waitpid(pid, &command_status, 0) < 0) {
 		if (errno != EINTR) {
 			log_error(&shim->diag, "wait for exit command pid %d: %m", (int)pid);
-			exit(status);
+			daemon_exit(shim, status);
 		}
 	}
 	if (!WIFEXITED(command_status) || WEXITSTATUS(command_status) != 0)
 		log_warn(&shim->diag, "exit command %s ended with wait status %#x",
 			 shim->args.exit_command[0], (unsigned)command_status);
-	exit(status);
+	daemon_exit(shim, status);
 }
 
 /* Step 2: detach from the manager so the container outlives it. */
@@ -795,8 +817,12 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 		.timeout_seconds = shim->args.runtime_timeout,
 	};
 	/* stdio first: with 0-2 taken by /dev/null, no fd we open later can
-	 * land there and be clobbered. Until diag_open, failures go to syslog. */
-	become_daemon(shim);
+	 * land there and be clobbered. Until diag_open, failures go to syslog.
+	 * A host is a daemon already, and its fds are its own. */
+	if (!shim->guest)
+		become_daemon(shim);
+	else if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fail_before_running(shim, "become child subreaper: %m");
 	shim->runtime.go_fd = shim->args.go_fd; /* where become_daemon kept it */
 	if (diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level) < 0)
 		log_error(&shim->diag, "--shim-logfile %s: %s; logging to syslog instead",
@@ -810,6 +836,8 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	if (shim->epoll_fd < 0)
 		fail_before_running(shim, "epoll_create1: %m");
 	watch_fd(shim, shim->signal_fd, WATCH_SIGNALS);
+	if (shim->guest)
+		watch_fd(shim, shim->guest->fd, WATCH_GUEST);
 
 	/* Step 3: the container's stdio, then runc create. */
 	shim->io.epoll_fd = shim->epoll_fd;
@@ -892,15 +920,15 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	finish(shim);
 }
 
-int shim_launch(struct shim_args *args, const struct dialect *dialect)
+/* The daemon's state before step 2, and its signals blocked: every one
+ * but the crash signals, before the first fork, so none can arrive before
+ * the daemon's signalfd is there to read it. -1 with errno. */
+static int shim_begin(struct shim *shim, struct shim_args *args, const struct dialect *dialect,
+		      sigset_t *handled)
 {
 	static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
-	struct shim shim; /* the daemon's, for its whole life: run_daemon never returns */
-	struct status_file pid_file = { .file.dir_fd = -1, .fd = -1 };
-	sigset_t handled;
-	pid_t daemon_pid;
 
-	shim = (struct shim){
+	*shim = (struct shim){
 		.args = *args,
 		.dialect = dialect,
 		.diag = { .fd = -1, .min_level = DIAG_INFO },
@@ -912,8 +940,24 @@ int shim_launch(struct shim_args *args, const struct dialect *dialect)
 		.oom = { .fd = -1 },
 		.exit_file = { .file.dir_fd = -1, .fd = -1 },
 	};
-	io_init(&shim.io);
-	shim.runtime.console_fd = -1;
+	io_init(&shim->io);
+	shim->runtime.console_fd = -1;
+	sigfillset(handled);
+	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
+		sigdelset(handled, crash_signals[i]);
+	if (sigprocmask(SIG_BLOCK, handled, &shim->child_mask) < 0)
+		return -1;
+	if (args->unblock_children)
+		sigemptyset(&shim->child_mask);
+	return 0;
+}
+
+int shim_launch(struct shim_args *args, const struct dialect *dialect)
+{
+	struct shim shim; /* the daemon's, for its whole life: run_daemon never returns */
+	struct status_file pid_file = { .file.dir_fd = -1, .fd = -1 };
+	sigset_t handled;
+	pid_t daemon_pid;
 
 	/* The pid file is begun before the fork, so a directory that cannot
 	 * take it ends the shim here, with nothing forked; after the fork
@@ -922,13 +966,7 @@ int shim_launch(struct shim_args *args, const struct dialect *dialect)
 		fprintf(stderr, "shim: pid file %s: %s\n", args->shim_pidfile, strerror(errno));
 		return 1;
 	}
-
-	/* Block every signal but the crash signals before the first fork, so
-	 * none can arrive before the daemon's signalfd is there to read it. */
-	sigfillset(&handled);
-	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(crash_signals[0]); i++)
-		sigdelset(&handled, crash_signals[i]);
-	if (sigprocmask(SIG_BLOCK, &handled, &shim.child_mask) < 0) {
+	if (shim_begin(&shim, args, dialect, &handled) < 0) {
 		perror("shim: block signals");
 		return 1;
 	}
@@ -954,4 +992,16 @@ int shim_launch(struct shim_args *args, const struct dialect *dialect)
 		}
 	}
 	return 0;
+}
+
+_Noreturn void shim_host(struct shim_args *args, const struct dialect *dialect,
+			 const struct shim_guest *guest)
+{
+	struct shim shim; /* lives as long as the process: leave never returns here */
+	sigset_t handled;
+
+	if (shim_begin(&shim, args, dialect, &handled) < 0)
+		abort(); /* sigprocmask fails only on a bad argument */
+	shim.guest = guest;
+	run_daemon(&shim, &handled);
 }

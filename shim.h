@@ -1,7 +1,8 @@
 /* shim.h: the five steps, as front ends start them. A front end reads
  * its manager's command line into a shim_args and calls shim_launch with
  * the dialect its manager reads: main.c for conman (args.c, shimmy's
- * words), conmon.c for podman (conmon's). */
+ * words), conmon.c for podman (conmon's). containerd's task server
+ * (task.c) hosts its init's daemon with shim_host. */
 #ifndef SHIM_SHIM_H
 #define SHIM_SHIM_H
 
@@ -50,6 +51,9 @@ struct shim_args {
 	unsigned exit_delay;        /* seconds to wait before running it */
 	int stdout_sink_fd, stderr_sink_fd; /* the output as it is, to these
 	                             * fds (containerd's FIFOs); -1: none */
+	bool unblock_children;      /* runc and the container start with no
+	                             * signal blocked, not with the caller's
+	                             * mask (a front end that blocks them all) */
 };
 
 /* Step 1, once the flags are read: begin the pid file, block signals,
@@ -57,5 +61,26 @@ struct shim_args {
  * its PID and return the parent's exit status: 0, or 1 with the reason
  * on stderr. */
 int shim_launch(struct shim_args *args, const struct dialect *dialect);
+
+/* A front end that serves its manager from the shim daemon's own process:
+ * containerd's task server hosts the daemon of the task's init, so a task
+ * costs one process, not two. The loop watches fd and calls ready when it
+ * is readable; hands it every child that exits and is not the core's
+ * (child_exited says whether it was its); and where the daemon would exit,
+ * calls leave instead, which never returns. */
+struct shim_guest {
+	void *ctx;
+	int fd;
+	void (*ready)(void *ctx);
+	bool (*child_exited)(void *ctx, pid_t pid, int status);
+	void (*leave)(void *ctx, int status); /* must not return */
+};
+
+/* Steps 3 to 5 in this process, for a guest that is a daemon already
+ * (step 2: its own session, stdio on /dev/null, no fd of its manager's
+ * but its own, all of them close-on-exec). The daemon's failures and its
+ * end go to guest->leave. */
+_Noreturn void shim_host(struct shim_args *args, const struct dialect *dialect,
+			 const struct shim_guest *guest);
 
 #endif

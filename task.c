@@ -2,13 +2,15 @@
  * that containerd-main.c's `start` forked. One epoll loop: containerd's
  * ttrpc connections, SIGCHLD, and each process's stdio.
  *
- * Each process of the task (the init, each exec) gets a shim daemon of
- * the core's, started with shim_launch as any front end does, speaking
+ * Each process of the task gets a shim daemon of the core's, speaking
  * shimmy's words to us: it runs `runc create` (or `runc exec`), reports
- * the PID on a sync pipe, and writes an exit file; we are its parent, so
- * its exit is our SIGCHLD. It writes the process's output straight into
- * containerd's FIFOs (its sinks); what the stdin FIFO holds reaches the
- * process through the daemon's attach socket. */
+ * the PID on a sync pipe, and writes an exit file. The init's runs here,
+ * in this process (shim_host, from Create until the init has exited): the
+ * core's loop then runs ours inside it, and a task costs one process, as
+ * the Go shim's does. An exec's is a daemon of its own (shim_launch, as
+ * any front end starts one), whose exit is our SIGCHLD. Either writes the
+ * process's output straight into containerd's FIFOs (its sinks); what
+ * the stdin FIFO holds reaches the process through its attach socket. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +37,7 @@
 
 #define LAUNCH_TIMEOUT_MS 60000
 
-enum watch { WATCH_LISTEN = 1, WATCH_SIGNALS, WATCH_CONN, WATCH_ATTACH, WATCH_STDIN };
+enum watch { WATCH_LISTEN = 1, WATCH_SIGNALS, WATCH_CONN, WATCH_ATTACH, WATCH_STDIN, WATCH_REPORT };
 #define TAG(kind, fd) (((uint64_t)(uint32_t)(fd) << 32) | (kind))
 
 struct conn {
@@ -145,6 +147,8 @@ static void close_stdio(struct task_server *s, struct process *p)
 	close_fd(&p->stdin_keep_fd);
 	close_fd(&p->stdout_fd);
 	close_fd(&p->stderr_fd);
+	free(p->stdin_held);
+	p->stdin_held = NULL;
 }
 
 static void free_process(struct task_server *s, struct process *p)
@@ -324,67 +328,101 @@ static int open_fifos(struct process *p)
 	return 0;
 }
 
-/* Start the core's shim daemon for p: `runc create`, or for an exec
- * `runc exec` once we are attached (so no output is lost). The PID, or -1
- * with error said. */
-static pid_t launch(struct task_server *s, struct process *p, char *error, size_t error_len)
-{
-	char *pid_path = path_in_bundle(s, p, "pid"), *exit_path = path_in_bundle(s, p, "exit"),
-	     *attach_path = path_in_bundle(s, p, "attach"), *ctl_path = path_in_bundle(s, p, "ctl"),
-	     *daemon_path = path_in_bundle(s, p, "shim.pid"), *log_path = path_in_bundle(s, p, "shim.log");
-	char *runtime_args[] = { "--root", s->runc_root, NULL }, *report = NULL, *ready = NULL;
-	int sync_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 }, ready_pipe[2] = { -1, -1 };
-	bool exec = p->exec_id[0] != '\0';
-	sigset_t none, all;
-	pid_t pid = -1, daemon_pid;
-	int status;
+/* The files in the bundle through which the core serves process p:
+ * init.pid, init.exit, init.attach, ... (exec-ID.* for an exec). */
+struct daemon_files {
+	char *pid, *exit, *attach, *ctl, *daemon, *log;
+};
 
-	if (!pid_path || !exit_path || !attach_path || !ctl_path || !daemon_path || !log_path ||
-	    pipe2(sync_pipe, O_CLOEXEC) < 0 || (exec && (pipe2(go_pipe, O_CLOEXEC) < 0 ||
-						     pipe2(ready_pipe, O_CLOEXEC) < 0))) {
-		snprintf(error, error_len, "prepare the shim daemon: %s", strerror(errno));
-		goto out;
+static int daemon_files_make(struct task_server *s, const struct process *p, struct daemon_files *f)
+{
+	*f = (struct daemon_files){
+		.pid = path_in_bundle(s, p, "pid"),
+		.exit = path_in_bundle(s, p, "exit"),
+		.attach = path_in_bundle(s, p, "attach"),
+		.ctl = path_in_bundle(s, p, "ctl"),
+		.daemon = path_in_bundle(s, p, "shim.pid"),
+		.log = path_in_bundle(s, p, "shim.log"),
+	};
+	return f->pid && f->exit && f->attach && f->ctl && f->daemon && f->log ? 0 : -1;
+}
+
+static void daemon_files_free(struct daemon_files *f)
+{
+	char **paths[] = { &f->pid, &f->exit, &f->attach, &f->ctl, &f->daemon, &f->log };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		free(*paths[i]);
+		*paths[i] = NULL;
 	}
-	struct shim_args args = {
-		.shim_pidfile = daemon_path,
-		.shim_logfile = log_path,
+}
+
+/* What the core is told for p: shimmy's flags, as conman would give them,
+ * and the FIFOs as the output's sinks (the core writes the output to them
+ * as it comes: one copy, as the Go shim makes). runtime_args must live as
+ * long as the core does. */
+static struct shim_args daemon_args(struct task_server *s, struct process *p,
+				    const struct daemon_files *f, char **runtime_args)
+{
+	bool exec = p->exec_id[0] != '\0';
+
+	return (struct shim_args){
+		.shim_logfile = f->log,
 		.log_level = DIAG_INFO,
 		.runtime = "runc",
 		.runtime_args = runtime_args,
 		.runtime_arg_count = 2,
 		.bundle = exec ? NULL : s->bundle,
 		.container_id = s->id,
-		.container_pidfile = pid_path,
-		.container_exitfile = exit_path,
-		.container_attachfile = attach_path,
+		.container_pidfile = f->pid,
+		.container_exitfile = f->exit,
+		.container_attachfile = f->attach,
 		.attach_seqpacket = true,
 		.log_format = LOG_FORMAT_SHIMMY,
 		.stdin_enabled = p->stdin_path[0] != '\0' || p->terminal,
 		.stdin_once = !p->terminal,
 		.terminal = p->terminal,
-		.container_ctlfile = p->terminal ? ctl_path : NULL,
-		.sync_fd = sync_pipe[1],
+		.container_ctlfile = p->terminal ? f->ctl : NULL,
+		.sync_fd = -1,
 		.exec_process_spec = exec ? p->spec_path : NULL,
-		.go_fd = go_pipe[0],
-		.ready_fd = ready_pipe[1],
-		.stdout_sink_fd = -1,
-		.stderr_sink_fd = -1,
+		.go_fd = -1,
+		.ready_fd = -1,
+		.stdout_sink_fd = p->stdout_fd,
+		.stderr_sink_fd = p->stderr_fd,
+		/* Ours are all blocked, read from the signalfd; runc's and
+		 * the container's must not be. */
+		.unblock_children = true,
 	};
-	/* The FIFOs first: the core's daemon writes the output to them as it
-	 * comes (one copy, as the Go shim makes), and holds them until the
-	 * process has exited and its output is all there. */
+}
+
+/* Start a shim daemon of the core's for an exec: `runc exec` once we are
+ * attached (so no output is lost). The PID, or -1 with error said. */
+static pid_t launch(struct task_server *s, struct process *p, char *error, size_t error_len)
+{
+	char *runtime_args[] = { "--root", s->runc_root, NULL }, *report = NULL, *ready = NULL;
+	int sync_pipe[2] = { -1, -1 }, go_pipe[2] = { -1, -1 }, ready_pipe[2] = { -1, -1 };
+	struct daemon_files files;
+	struct shim_args args;
+	pid_t pid = -1, daemon_pid;
+	int status;
+
+	if (daemon_files_make(s, p, &files) < 0 || pipe2(sync_pipe, O_CLOEXEC) < 0 ||
+	    pipe2(go_pipe, O_CLOEXEC) < 0 || pipe2(ready_pipe, O_CLOEXEC) < 0) {
+		snprintf(error, error_len, "prepare the shim daemon: %s", strerror(errno));
+		goto out;
+	}
+	/* The FIFOs first: the daemon holds them until the process has
+	 * exited and its output is all there. */
 	if (open_fifos(p) < 0) {
 		snprintf(error, error_len, "open the process's FIFOs: %s", strerror(errno));
 		goto out;
 	}
-	args.stdout_sink_fd = p->stdout_fd;
-	args.stderr_sink_fd = p->stderr_fd;
-	/* The core restores the mask it finds for runc and the container:
-	 * theirs must be empty, not our all-blocked one. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, &all);
+	args = daemon_args(s, p, &files, runtime_args);
+	args.shim_pidfile = files.daemon;
+	args.sync_fd = sync_pipe[1];
+	args.go_fd = go_pipe[0];
+	args.ready_fd = ready_pipe[1];
 	status = shim_launch(&args, &shimmy_dialect);
-	sigprocmask(SIG_SETMASK, &all, NULL);
 	/* The daemon has its own copies: ours would keep the reader from
 	 * ever seeing the end. */
 	if (p->stderr_fd == p->stdout_fd)
@@ -394,30 +432,26 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 	close_fd(&sync_pipe[1]);
 	close_fd(&go_pipe[0]);
 	close_fd(&ready_pipe[1]);
-	if (status != 0 || read_pid_file(daemon_path, &daemon_pid) < 0) {
-		snprintf(error, error_len, "start the shim daemon (see %s)", log_path);
+	if (status != 0 || read_pid_file(files.daemon, &daemon_pid) < 0) {
+		snprintf(error, error_len, "start the shim daemon (see %s)", files.log);
 		goto out;
 	}
 	p->daemon_pid = daemon_pid;
-	if (exec) {
-		if (read_until_eof(ready_pipe[0], LAUNCH_TIMEOUT_MS, &ready) < 0)
-			ready = NULL;
-		if (ready && ready[0]) {
-			p->attach_fd = connect_attach(attach_path);
-			if (p->attach_fd < 0 || write_all(go_pipe[1], "", 1) < 0) {
-				snprintf(error, error_len, "attach to %s: %s", attach_path, strerror(errno));
-				goto out;
-			}
+	if (read_until_eof(ready_pipe[0], LAUNCH_TIMEOUT_MS, &ready) < 0)
+		ready = NULL;
+	if (ready && ready[0]) {
+		p->attach_fd = connect_attach(files.attach);
+		if (p->attach_fd < 0 || write_all(go_pipe[1], "", 1) < 0) {
+			snprintf(error, error_len, "attach to %s: %s", files.attach, strerror(errno));
+			goto out;
 		}
-		close_fd(&go_pipe[1]);
 	}
+	close_fd(&go_pipe[1]);
 	if (read_until_eof(sync_pipe[0], LAUNCH_TIMEOUT_MS, &report) < 0)
 		report = NULL;
 	pid = report_pid(report, error, error_len);
 	if (pid < 0)
 		goto out;
-	if (!exec)
-		p->attach_fd = connect_attach(attach_path);
 	if (p->attach_fd < 0) {
 		snprintf(error, error_len, "connect the process's stdio: %s", strerror(errno));
 		pid = -1;
@@ -435,12 +469,7 @@ out:
 	close_fd(&ready_pipe[1]);
 	free(report);
 	free(ready);
-	free(pid_path);
-	free(exit_path);
-	free(attach_path);
-	free(ctl_path);
-	free(daemon_path);
-	free(log_path);
+	daemon_files_free(&files);
 	return pid;
 }
 
@@ -465,6 +494,33 @@ static int attach_read(struct task_server *s, struct process *p)
 	return 0;
 }
 
+/* Send one packet of stdin to the daemon: 0, or -1 (EAGAIN) when it
+ * holds all it can for now. Never blocking: the init's daemon runs in
+ * this very process, and could not drain its socket while we wait. */
+static int stdin_send(struct process *p, const char *data, size_t len)
+{
+	if (send(p->attach_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+		return 0;
+	if (errno == EAGAIN)
+		return -1;
+	syslog(LOG_WARNING, "containerd shim: stdin for %s: %m", p->name);
+	return 0; /* dropped: the daemon is going */
+}
+
+/* The attach socket has room again: the held packet goes, and the stdin
+ * FIFO is read again. */
+static void stdin_release(struct task_server *s, struct process *p)
+{
+	if (p->attach_fd >= 0 && p->stdin_held && stdin_send(p, p->stdin_held, p->stdin_held_len) < 0)
+		return;
+	free(p->stdin_held);
+	p->stdin_held = NULL;
+	if (p->attach_fd >= 0)
+		watch(s, EPOLL_CTL_MOD, p->attach_fd, EPOLLIN, WATCH_ATTACH);
+	if (p->stdin_fd >= 0)
+		watch(s, EPOLL_CTL_ADD, p->stdin_fd, EPOLLIN, WATCH_STDIN);
+}
+
 static void stdin_readable(struct task_server *s, struct process *p)
 {
 	char buf[4096]; /* a packet each: small, as above */
@@ -473,8 +529,18 @@ static void stdin_readable(struct task_server *s, struct process *p)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > 0 && p->attach_fd >= 0) {
-		if (send(p->attach_fd, buf, (size_t)n, MSG_NOSIGNAL) < 0)
-			syslog(LOG_WARNING, "containerd shim: stdin for %s: %m", p->name);
+		if (stdin_send(p, buf, (size_t)n) == 0)
+			return;
+		/* Held, and no more read until the socket takes it. */
+		p->stdin_held = malloc((size_t)n);
+		if (!p->stdin_held) {
+			syslog(LOG_WARNING, "containerd shim: stdin for %s: out of memory", p->name);
+			return;
+		}
+		memcpy(p->stdin_held, buf, (size_t)n);
+		p->stdin_held_len = (size_t)n;
+		watch(s, EPOLL_CTL_DEL, p->stdin_fd, 0, WATCH_STDIN);
+		watch(s, EPOLL_CTL_MOD, p->attach_fd, EPOLLIN | EPOLLOUT, WATCH_ATTACH);
 		return;
 	}
 	/* Every writer is gone (the client's, and ours after CloseIO): the
@@ -546,6 +612,8 @@ static void process_exited(struct task_server *s, struct process *p)
 
 static void reap(struct task_server *s)
 {
+	if (s->hosting)
+		return; /* the core reaps, and hands us our daemons (host_child_exited) */
 	for (;;) {
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -565,11 +633,7 @@ static void reap(struct task_server *s)
 static void method_create(struct task_server *s, int fd, uint32_t stream, const struct ttrpc_request *r)
 {
 	Task__CreateTaskRequest *req = UNPACK(task__create_task_request, r);
-	Task__CreateTaskResponse response = TASK__CREATE_TASK_RESPONSE__INIT;
-	Events__TaskCreate created = EVENTS__TASK_CREATE__INIT;
-	Events__TaskIO io = EVENTS__TASK_IO__INIT;
 	char error[1024];
-	struct process *p;
 
 	if (!req) {
 		respond(fd, stream, TTRPC_INVALID_ARGUMENT, "CreateTaskRequest: bad message", NULL, 0);
@@ -579,27 +643,76 @@ static void method_create(struct task_server *s, int fd, uint32_t stream, const 
 		respond(fd, stream, TTRPC_ALREADY_EXISTS, "the task was created already", NULL, 0);
 	} else if (rootfs_mount(s->bundle, req->rootfs, req->n_rootfs, error, sizeof(error)) < 0) {
 		respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
-	} else if (!(p = new_process(s, "", req->terminal, req->stdin, req->stdout, req->stderr))) {
+	} else if (!new_process(s, "", req->terminal, req->stdin, req->stdout, req->stderr)) {
 		rootfs_unmount(s->bundle);
 		respond(fd, stream, TTRPC_INTERNAL, "out of memory", NULL, 0);
-	} else if ((p->pid = launch(s, p, error, sizeof(error))) < 0) {
-		free_process(s, p);
-		rootfs_unmount(s->bundle);
-		respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
 	} else {
-		response.pid = (uint32_t)p->pid;
-		RESPOND_WITH(fd, stream, task__create_task_response, &response);
-		io.stdin = req->stdin;
-		io.stdout = req->stdout;
-		io.stderr = req->stderr;
-		io.terminal = req->terminal;
-		created.container_id = (char *)s->id;
-		created.bundle = (char *)s->bundle;
-		created.io = &io;
-		created.pid = (uint32_t)p->pid;
-		PUBLISH(s, "/tasks/create", "containerd.events.TaskCreate", events__task_create, &created);
+		/* Answered by the core's report (create_reported), once the
+		 * loop has begun the init's daemon here (host_init). */
+		s->create_conn_fd = fd;
+		s->create_stream = stream;
+		s->host_wanted = true;
 	}
 	task__create_task_request__free_unpacked(req, NULL);
+}
+
+/* The Create fails: answered, and what it made undone. */
+static void create_failed(struct task_server *s, struct process *init, const char *error)
+{
+	if (s->create_conn_fd >= 0)
+		respond(s->create_conn_fd, s->create_stream, TTRPC_INTERNAL, error, NULL, 0);
+	s->create_conn_fd = -1;
+	free_process(s, init);
+	if (rootfs_unmount(s->bundle) < 0)
+		syslog(LOG_WARNING, "containerd shim %s: unmount %s/rootfs: %m", s->id, s->bundle);
+}
+
+/* The core's report on the init: its PID (the Create's answer; then we
+ * attach to its stdio) or why runc could not create it. */
+static void create_reported(struct task_server *s)
+{
+	Task__CreateTaskResponse response = TASK__CREATE_TASK_RESPONSE__INIT;
+	Events__TaskCreate created = EVENTS__TASK_CREATE__INIT;
+	Events__TaskIO io = EVENTS__TASK_IO__INIT;
+	struct process *init = find_process(s, "");
+	char *report = NULL, *attach_path, error[1024];
+	pid_t pid;
+
+	watch(s, EPOLL_CTL_DEL, s->report_fd, 0, WATCH_REPORT);
+	if (read_until_eof(s->report_fd, LAUNCH_TIMEOUT_MS, &report) < 0)
+		report = NULL;
+	close_fd(&s->report_fd);
+	pid = report_pid(report, error, sizeof(error));
+	free(report);
+	if (!init)
+		return; /* deleted before it was reported: nobody to tell */
+	if (pid < 0)
+		return create_failed(s, init, error);
+	init->pid = pid;
+	attach_path = path_in_bundle(s, init, "attach");
+	init->attach_fd = attach_path ? connect_attach(attach_path) : -1;
+	free(attach_path);
+	if (init->attach_fd < 0) {
+		snprintf(error, sizeof(error), "connect the process's stdio: %s", strerror(errno));
+		return create_failed(s, init, error);
+	}
+	watch(s, EPOLL_CTL_ADD, init->attach_fd, EPOLLIN, WATCH_ATTACH);
+	if (init->stdin_fd >= 0)
+		watch(s, EPOLL_CTL_ADD, init->stdin_fd, EPOLLIN, WATCH_STDIN);
+	if (s->create_conn_fd >= 0) {
+		response.pid = (uint32_t)pid;
+		RESPOND_WITH(s->create_conn_fd, s->create_stream, task__create_task_response, &response);
+	}
+	s->create_conn_fd = -1;
+	io.stdin = init->stdin_path;
+	io.stdout = init->stdout_path;
+	io.stderr = init->stderr_path;
+	io.terminal = init->terminal;
+	created.container_id = (char *)s->id;
+	created.bundle = (char *)s->bundle;
+	created.io = &io;
+	created.pid = (uint32_t)pid;
+	PUBLISH(s, "/tasks/create", "containerd.events.TaskCreate", events__task_create, &created);
 }
 
 static struct process *process_or_answer(struct task_server *s, int fd, uint32_t stream,
@@ -1019,6 +1132,8 @@ static void conn_close(struct loop *loop, struct conn *c)
 {
 	struct conn **link = &loop->conns;
 
+	if (loop->server->create_conn_fd == c->fd)
+		loop->server->create_conn_fd = -1; /* its Create is answered to nobody */
 	/* Waits of this connection are answered to nobody. */
 	for (struct process *p = loop->server->processes; p; p = p->next) {
 		for (struct waiter **w = &p->waiters; *w;) {
@@ -1139,25 +1254,154 @@ static __attribute__((noinline)) void serve_event(struct loop *loop, const struc
 		}
 		break;
 	case WATCH_ATTACH:
-		if ((p = process_by_fd(s, fd)))
+		if ((p = process_by_fd(s, fd)) && (event->events & EPOLLOUT))
+			stdin_release(s, p);
+		if ((p = process_by_fd(s, fd)) && (event->events & ~EPOLLOUT))
 			attach_read(s, p);
 		break;
 	case WATCH_STDIN:
 		if ((p = process_by_fd(s, fd)))
 			stdin_readable(s, p);
 		break;
+	case WATCH_REPORT:
+		create_reported(s);
+		break;
 	}
+}
+
+static _Noreturn void serve(struct loop *loop);
+
+/* The core's loop has work of ours: our epoll set, nested in its own. */
+static void host_ready(void *ctx)
+{
+	struct loop *loop = ctx;
+	struct epoll_event events[16];
+	int count = epoll_wait(loop->server->epoll_fd, events, 16, 0);
+
+	for (int i = 0; i < count; i++)
+		serve_event(loop, &events[i]);
+}
+
+/* The core reaped a child that is not its own: an exec's daemon? */
+static bool host_child_exited(void *ctx, pid_t pid, int status)
+{
+	struct loop *loop = ctx;
+
+	(void)status; /* a daemon's exit file says how its process ended */
+	for (struct process *p = loop->server->processes; p; p = p->next) {
+		if (p->daemon_pid == pid) {
+			if (p->state != PROCESS_STOPPED)
+				process_exited(loop->server, p);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The init's daemon is done: the init has exited (its exit file is
+ * written and its output is all in the FIFOs), or runc could not create
+ * it. The process is the server's alone again, to serve until Shutdown. */
+static void host_leave(void *ctx, int status)
+{
+	struct loop *loop = ctx;
+	struct task_server *s = loop->server;
+	struct process *init;
+
+	(void)status; /* the report, or the exit file, says more */
+	s->hosting = false;
+	if (s->report_fd >= 0)
+		create_reported(s); /* a failure, told as the daemon ended */
+	init = find_process(s, "");
+	if (init && init->state != PROCESS_STOPPED)
+		process_exited(s, init);
+	watch(s, EPOLL_CTL_ADD, s->signal_fd, EPOLLIN, WATCH_SIGNALS);
+	reap(s); /* orphans the core left us */
+	serve(loop);
+}
+
+/* Begin the init's daemon in this process: runc create, the report, and
+ * from then on the core's loop, which calls ours (host_ready) until the
+ * init has exited (host_leave). Returns only if it could not begin, with
+ * the Create answered. */
+static void host_init(struct loop *loop)
+{
+	struct task_server *s = loop->server;
+	struct process *init = find_process(s, "");
+	/* What the core holds on to: this frame lives as long as the
+	 * process, as shim_host returns only through host_leave. */
+	char *runtime_args[] = { "--root", s->runc_root, NULL };
+	struct daemon_files files;
+	int report_pipe[2] = { -1, -1 };
+	struct shim_args args;
+	const struct shim_guest guest = {
+		.ctx = loop,
+		.fd = s->epoll_fd,
+		.ready = host_ready,
+		.child_exited = host_child_exited,
+		.leave = host_leave,
+	};
+	char error[256];
+
+	s->host_wanted = false;
+	if (!init)
+		return; /* deleted already */
+	if (daemon_files_make(s, init, &files) < 0 || pipe2(report_pipe, O_CLOEXEC) < 0) {
+		snprintf(error, sizeof(error), "prepare the shim daemon: %s", strerror(errno));
+		daemon_files_free(&files);
+		return create_failed(s, init, error);
+	}
+	if (open_fifos(init) < 0) {
+		snprintf(error, sizeof(error), "open the process's FIFOs: %s", strerror(errno));
+		daemon_files_free(&files);
+		close_fd(&report_pipe[0]);
+		close_fd(&report_pipe[1]);
+		return create_failed(s, init, error);
+	}
+	args = daemon_args(s, init, &files, runtime_args);
+	args.sync_fd = report_pipe[1];
+	/* The FIFOs are the core's now: it closes them once the output is
+	 * all in them, and the reader sees the end. */
+	init->stdout_fd = init->stderr_fd = -1;
+	s->report_fd = report_pipe[0];
+	watch(s, EPOLL_CTL_ADD, s->report_fd, EPOLLIN, WATCH_REPORT);
+	/* The core reads every signal from now on, SIGCHLD above all: our
+	 * signalfd would take them from it. */
+	watch(s, EPOLL_CTL_DEL, s->signal_fd, 0, WATCH_SIGNALS);
+	s->hosting = true;
+	shim_host(&args, &shimmy_dialect, &guest);
+}
+
+/* The loop: until Shutdown, or the init's Create, which carries it on
+ * inside the core's (host_init). */
+static _Noreturn void serve(struct loop *loop)
+{
+	struct task_server *s = loop->server;
+	bool idle = false;
+
+	while (!s->shutting_down) {
+		struct epoll_event events[16];
+		int count = epoll_wait(s->epoll_fd, events, 16, idle ? -1 : IDLE_AFTER_MS);
+
+		idle = count == 0; /* then give back memory, as the core's loop does */
+		if (idle && release_idle_memory() < 0)
+			syslog(LOG_DEBUG, "containerd shim %s: give back idle memory: %m", s->id);
+		for (int i = 0; i < count && !s->shutting_down; i++)
+			serve_event(loop, &events[i]);
+		if (s->host_wanted && !s->shutting_down)
+			host_init(loop);
+	}
+	unlink(s->socket_path);
+	exit(0);
 }
 
 _Noreturn void task_serve(struct task_server *s)
 {
 	struct loop loop = { .server = s };
 	sigset_t all;
-	bool idle = false;
 
 	openlog("containerd-shim-cshim-v2", LOG_PID, LOG_DAEMON);
-	/* Every signal read from the signalfd (SIGPIPE too: a reader gone is
-	 * an EPIPE); the core's daemons get a clean mask (see launch). */
+	/* Every signal read from a signalfd (SIGPIPE too: a reader gone is
+	 * an EPIPE): ours, or the core's while it runs here. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	s->signal_fd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1168,16 +1412,5 @@ _Noreturn void task_serve(struct task_server *s)
 	}
 	watch(s, EPOLL_CTL_ADD, s->listen_fd, EPOLLIN, WATCH_LISTEN);
 	watch(s, EPOLL_CTL_ADD, s->signal_fd, EPOLLIN, WATCH_SIGNALS);
-	while (!s->shutting_down) {
-		struct epoll_event events[16];
-		int count = epoll_wait(s->epoll_fd, events, 16, idle ? -1 : IDLE_AFTER_MS);
-
-		idle = count == 0; /* then give back memory, as the core's loop does */
-		if (idle && release_idle_memory() < 0)
-			syslog(LOG_DEBUG, "containerd shim %s: give back idle memory: %m", s->id);
-		for (int i = 0; i < count && !s->shutting_down; i++)
-			serve_event(&loop, &events[i]);
-	}
-	unlink(s->socket_path);
-	exit(0);
+	serve(&loop);
 }

@@ -84,8 +84,9 @@ paired_ratio() {
 	paste "$WORK/results/$1.ours" "$WORK/results/$1.go" | awk '{ printf "%.6f\n", $1 / $2 }' |
 		sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-# The shim's processes for container ID: ours is the task server and one
-# core daemon per process; the Go shim is one process.
+# The shim's processes for container ID: ours is the task server (which
+# hosts the init's core daemon) and a daemon per running exec; the Go shim
+# is one process.
 shim_pids() { pgrep -f -- "-address $SOCK .*-id $1( |\$)|-id $1 -address $SOCK" || true; }
 cpu_ticks() { # the sum of utime + stime over PIDS
 	local pid total=0 stat
@@ -194,9 +195,10 @@ cat <<EOF
 \`bench/containerd.sh\`: containerd $(containerd --version | awk '{ print $3 }') of the script's own,
 running the same runc, rootfs (\`bundle-example/rootfs\`, \`ctr run --rootfs\`)
 and workloads under our shim and under containerd's own Go shim
-(\`containerd-shim-runc-v2\`), the two taking turns. Our shim is two
-processes per container (the task server, and the core's shim daemon for
-the container's process); both are counted.
+(\`containerd-shim-runc-v2\`), the two taking turns. Each is one process
+per idle container: ours is the task server, which hosts the core's shim
+daemon for the container's process (\`shim_host\`); every process of the
+shim is counted.
 
 | measurement | ours | runc-v2 (Go) | ours / runc-v2 |
 |---|---|---|---|
@@ -214,12 +216,11 @@ $(row "idle shim RSS per container, the same (kB, median)" "${M[rss.ours]}" "${M
 | \`ctr task exec\` no slower (paired, 5% for noise) | $(verdict "$(paired_ratio exec)" '<=' 1.05) |
 | shim CPU while writing at most 1/3 of the Go shim's | $(verdict "$r_cpu" '<=' 0.3333) |
 
-Our shim's idle cost is two processes per container, the task server and
-the core's daemon for the container's process, each with some 70 kB of
-its own (its stack, heap and data; the code is shared by every shim on the
-machine); the Go shim's is one process with some megabytes of its own.
-Where the PSS target is missed, that is why: two small processes, not one;
-the place to start is the server's stack and heap.
+Our shim's idle cost is one process per container with some 60 kB of its
+own (data, heap and stack; glibc's static data is most of it, and the
+stack and heap pages a burst of work touched are given back after a
+second idle) and its share of the code, which every shim on the machine
+shares; the Go shim's is one process with some megabytes of its own.
 
 The CPU is utime + stime of the shim's processes from \`/proc/PID/stat\`,
 read once they have stopped moving (the container then waits to be told

@@ -99,13 +99,16 @@ detached_kill_delete() {
 	local id=cd-d$$
 	c run -d "${RUN_FLAGS[@]}" "$id" /bin/sh -c 'trap "exit 42" TERM; echo up; while :; do sleep 0.05; done'
 	wait_for task_status_is "$id" RUNNING
-	if is_ours; then # the task server and the core's daemon, once idle
-		local pid pids
+	if is_ours; then
+		# One process for the task: the server hosts the init's core
+		# daemon, so it is the container's parent; once idle, it holds
+		# no stack below its loop.
+		local pids container_ppid
 		pids=$(pgrep -f -- "-id $id( |\$)")
-		[[ -n $pids ]] || fail "no shim process for $id"
-		for pid in $pids; do
-			wait_for stack_given_back "$pid" || fail "the idle shim process $pid kept stack pages below its loop"
-		done
+		assert_eq 1 "$(wc -w <<<"$pids")" "our shim's processes for the task ($pids)"
+		container_ppid=$(awk '{ print $4 }' "/proc/$(task_column "$id" 2)/stat")
+		assert_eq "$pids" "$container_ppid" "the container's parent"
+		wait_for stack_given_back "$pids" || fail "the idle shim $pids kept stack pages below its loop"
 	fi
 	c task kill "$id"
 	wait_for task_status_is "$id" STOPPED
@@ -279,6 +282,46 @@ from_an_image() {
 	c images rm "$image" >/dev/null
 }
 
+# A client that writes to stdin faster than the process reads it (here,
+# never): the stdin path backs up to the client, and the task is served
+# on. (The server used to wait on the full attach socket, and answered
+# containerd no more; with the init's daemon in its process, nothing
+# would move at all.)
+bytes_written() { awk '/^wchar:/ { print $2 }' "/proc/$1/io" 2>/dev/null; }
+writer_stalled() { # PID: its writes went past both FIFOs (ours to ctr, and
+	# ctr's to the shim, 64 KiB each) into the shim, then stopped for 0.3 s
+	local before after
+	before=$(bytes_written "$1") || return 1
+	sleep 0.3
+	after=$(bytes_written "$1") || return 1
+	((before > 160 * 1024 && after == before))
+}
+stdin_never_read() {
+	use_containerd
+	local id=cd-s$$ writer ctr_job rc=0
+	mkfifo "$T/stdin"
+	exec {keep}<>"$T/stdin" # a writer from the start, so ctr can open it now
+	c run --rm "${RUN_FLAGS[@]}" "$id" /bin/sh -c \
+		'trap "go=1" USR1; until [ -n "$go" ]; do sleep 0.01; done; echo alive; exit 7' \
+		<"$T/stdin" >"$T/out" 2>"$T/err" &
+	ctr_job=$!
+	wait_for task_status_is "$id" RUNNING
+	# From here a stuck shim would hang any ctr call: each is bounded.
+	head -c 64000000 /dev/zero >"$T/stdin" &
+	writer=$!
+	wait_for writer_stalled "$writer" || fail "stdin never backed up to the client"
+	if ! timeout 10 ctr --address "$CTD_SOCK" task kill -s USR1 "$id"; then
+		pkill -KILL -f -- "-id $id( |\$)" # and it would hold up the cleanup too
+		fail "the task no longer answers (ctr task kill)"
+	fi
+	wait "$ctr_job" || rc=$?
+	kill "$writer" 2>/dev/null || true
+	wait "$writer" 2>/dev/null || true
+	exec {keep}>&-
+	assert_eq 7 "$rc" "ctr run --rm exit status"
+	assert_eq alive "$(<"$T/out")" "output"
+}
+
 CONTAINERD_TESTS=(
 	run_rm_output_and_exit_code
 	detached_kill_delete
@@ -290,6 +333,7 @@ CONTAINERD_TESTS=(
 	bad_clients
 	by_runtime_name
 	from_an_image
+	stdin_never_read
 )
 
 main() {
