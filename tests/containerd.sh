@@ -92,6 +92,17 @@ run_rm_output_and_exit_code() {
 	assert_contains "$(<"$T/err")" err "stderr"
 }
 
+# runc create fails (its process is not there to exec): ctr says runc's
+# words, and the shim is gone with the task
+create_failure_reported() {
+	use_containerd
+	local rc=0
+	c run --rm "${RUN_FLAGS[@]}" cd-f$$ /not/there >"$T/out" 2>"$T/err" || rc=$?
+	((rc != 0)) || fail "ctr run of a missing binary succeeded"
+	assert_contains "$(<"$T/err")" '/not/there' "ctr's error"
+	assert_contains "$(<"$T/err")" 'no such file or directory' "ctr's error"
+}
+
 # run -d; task ls RUNNING then STOPPED; task kill (TERM, trapped: 42);
 # task delete says the code; container delete
 detached_kill_delete() {
@@ -324,6 +335,7 @@ stdin_never_read() {
 
 CONTAINERD_TESTS=(
 	run_rm_output_and_exit_code
+	create_failure_reported
 	detached_kill_delete
 	terminals
 	execs
