@@ -515,7 +515,12 @@ static void handle_signals(struct shim *shim)
 		case SIGPIPE:
 			break; /* a reader went away; the write itself reports EPIPE */
 		default:
-			forward_signal(shim, (int)info.ssi_signo);
+			/* A host's own signals are its own: containerd's shim
+			 * does not pass them on either. */
+			if (shim->guest)
+				shim->guest->signalled(shim->guest->ctx, (int)info.ssi_signo);
+			else
+				forward_signal(shim, (int)info.ssi_signo);
 			break;
 		}
 	}
@@ -821,7 +826,10 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	 * A host is a daemon already, and its fds are its own. */
 	if (!shim->guest)
 		become_daemon(shim);
-	else if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+	/* The sinks where become_daemon kept them: from here every failure
+	 * closes them (io_close), and their reader sees the end. */
+	io_set_sinks(&shim->io, shim->args.stdout_sink_fd, shim->args.stderr_sink_fd);
+	if (shim->guest && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fail_before_running(shim, "become child subreaper: %m");
 	shim->runtime.go_fd = shim->args.go_fd; /* where become_daemon kept it */
 	if (diag_open(&shim->diag, shim->args.shim_logfile, shim->args.log_level) < 0)
@@ -846,7 +854,6 @@ static _Noreturn void run_daemon(struct shim *shim, const sigset_t *handled)
 	shim->io.frame_id[STREAM_STDERR] = shim->dialect->stderr_frame_id;
 	shim->io.frame_data_max = shim->dialect->frame_data_max;
 	shim->io.ctl_height_first = shim->dialect->ctl_height_first;
-	io_set_sinks(&shim->io, shim->args.stdout_sink_fd, shim->args.stderr_sink_fd);
 	if (io_create_pipes(&shim->io, shim->args.stdin_enabled, shim->args.stdin_once,
 			    shim->args.terminal) < 0)
 		fail_before_running(shim, "create stdio pipes: %m");

@@ -66,13 +66,16 @@ int shim_launch(struct shim_args *args, const struct dialect *dialect);
  * containerd's task server hosts the daemon of the task's init, so a task
  * costs one process, not two. The loop watches fd and calls ready when it
  * is readable; hands it every child that exits and is not the core's
- * (child_exited says whether it was its); and where the daemon would exit,
- * calls leave instead, which never returns. */
+ * (child_exited says whether it was its) and every signal but SIGCHLD and
+ * SIGPIPE; and where the daemon would exit, calls leave instead, which
+ * never returns. */
 struct shim_guest {
 	void *ctx;
 	int fd;
 	void (*ready)(void *ctx);
 	bool (*child_exited)(void *ctx, pid_t pid, int status);
+	void (*signalled)(void *ctx, int signo); /* a signal for the process,
+	                                          * not passed to the container */
 	void (*leave)(void *ctx, int status); /* must not return */
 };
 

@@ -392,6 +392,9 @@ static struct shim_args daemon_args(struct task_server *s, struct process *p,
 		/* Ours are all blocked, read from the signalfd; runc's and
 		 * the container's must not be. */
 		.unblock_children = true,
+		/* A runc that hangs is killed, and the Create or Start fails,
+		 * rather than the task waiting for ever. */
+		.runtime_timeout = LAUNCH_TIMEOUT_MS / 1000,
 	};
 }
 
@@ -475,25 +478,6 @@ out:
 
 /* ---- stdio: the stdin FIFO to the attach socket ------------------------ */
 
-/* The output needs nothing from us: the daemon writes it to the FIFOs
- * (its sinks). What its attach socket still sends (a stream with no FIFO:
- * ctr --null-io) is read and dropped, so the daemon never finds its one
- * client behind and drops it, and stdin with it. 0, or -1 at the end. */
-static int attach_read(struct task_server *s, struct process *p)
-{
-	char frame[64];
-	ssize_t n = recv(p->attach_fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_TRUNC);
-
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0) {
-		watch(s, EPOLL_CTL_DEL, p->attach_fd, 0, WATCH_ATTACH);
-		close_fd(&p->attach_fd);
-		return -1;
-	}
-	return 0;
-}
-
 /* Send one packet of stdin to the daemon: 0, or -1 (EAGAIN) when it
  * holds all it can for now. Never blocking: the init's daemon runs in
  * this very process, and could not drain its socket while we wait. */
@@ -519,6 +503,29 @@ static void stdin_release(struct task_server *s, struct process *p)
 		watch(s, EPOLL_CTL_MOD, p->attach_fd, EPOLLIN, WATCH_ATTACH);
 	if (p->stdin_fd >= 0)
 		watch(s, EPOLL_CTL_ADD, p->stdin_fd, EPOLLIN, WATCH_STDIN);
+}
+
+/* The output needs nothing from us: the daemon writes it to the FIFOs
+ * (its sinks). What its attach socket still sends (a stream with no FIFO:
+ * ctr --null-io) is read and dropped, so the daemon never finds its one
+ * client behind and drops it, and stdin with it. 0, or -1 at the end. */
+static int attach_read(struct task_server *s, struct process *p)
+{
+	char frame[64];
+	ssize_t n = recv(p->attach_fd, frame, sizeof(frame), MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		watch(s, EPOLL_CTL_DEL, p->attach_fd, 0, WATCH_ATTACH);
+		close_fd(&p->attach_fd);
+		/* A packet held for it goes nowhere; stdin is read again,
+		 * to its end (stdin_readable, with no socket). */
+		if (p->stdin_held)
+			stdin_release(s, p);
+		return -1;
+	}
+	return 0;
 }
 
 static void stdin_readable(struct task_server *s, struct process *p)
@@ -689,16 +696,21 @@ static void create_reported(struct task_server *s)
 	if (pid < 0)
 		return create_failed(s, init, error);
 	init->pid = pid;
-	attach_path = path_in_bundle(s, init, "attach");
-	init->attach_fd = attach_path ? connect_attach(attach_path) : -1;
-	free(attach_path);
-	if (init->attach_fd < 0) {
-		snprintf(error, sizeof(error), "connect the process's stdio: %s", strerror(errno));
-		return create_failed(s, init, error);
+	/* Its stdio, while the daemon is here to serve it; read only in
+	 * host_leave, the report came with the process's end, which
+	 * host_leave tells next. */
+	if (s->hosting) {
+		attach_path = path_in_bundle(s, init, "attach");
+		init->attach_fd = attach_path ? connect_attach(attach_path) : -1;
+		free(attach_path);
+		if (init->attach_fd < 0) {
+			snprintf(error, sizeof(error), "connect the process's stdio: %s", strerror(errno));
+			return create_failed(s, init, error);
+		}
+		watch(s, EPOLL_CTL_ADD, init->attach_fd, EPOLLIN, WATCH_ATTACH);
+		if (init->stdin_fd >= 0)
+			watch(s, EPOLL_CTL_ADD, init->stdin_fd, EPOLLIN, WATCH_STDIN);
 	}
-	watch(s, EPOLL_CTL_ADD, init->attach_fd, EPOLLIN, WATCH_ATTACH);
-	if (init->stdin_fd >= 0)
-		watch(s, EPOLL_CTL_ADD, init->stdin_fd, EPOLLIN, WATCH_STDIN);
 	if (s->create_conn_fd >= 0) {
 		response.pid = (uint32_t)pid;
 		RESPOND_WITH(s->create_conn_fd, s->create_stream, task__create_task_response, &response);
@@ -882,7 +894,10 @@ static void method_delete(struct task_server *s, int fd, uint32_t stream, const 
 		return;
 	}
 	if ((p = process_or_answer(s, fd, stream, req->exec_id))) {
-		if (p->state == PROCESS_RUNNING || p->state == PROCESS_PAUSED) {
+		if (!p->exec_id[0] && (s->host_wanted || s->report_fd >= 0)) {
+			/* Its Create waits for runc: that answer comes first. */
+			respond(fd, stream, TTRPC_FAILED_PRECONDITION, "the task is still being created", NULL, 0);
+		} else if (p->state == PROCESS_RUNNING || p->state == PROCESS_PAUSED) {
 			respond(fd, stream, TTRPC_FAILED_PRECONDITION, "cannot delete a running process", NULL, 0);
 		} else {
 			if (!p->exec_id[0]) {
@@ -1254,7 +1269,7 @@ static __attribute__((noinline)) void serve_event(struct loop *loop, const struc
 		}
 		break;
 	case WATCH_ATTACH:
-		if ((p = process_by_fd(s, fd)) && (event->events & EPOLLOUT))
+		if ((p = process_by_fd(s, fd)) && (event->events & EPOLLOUT) && p->stdin_held)
 			stdin_release(s, p);
 		if ((p = process_by_fd(s, fd)) && (event->events & ~EPOLLOUT))
 			attach_read(s, p);
@@ -1298,6 +1313,20 @@ static bool host_child_exited(void *ctx, pid_t pid, int status)
 	return false;
 }
 
+/* A signal for this process, while the core reads them: SIGTERM and
+ * SIGINT end the server as they would otherwise (once the task is gone:
+ * the loop ends when the core gives the process back); others are not
+ * for the container, and are ignored, as the Go shim ignores them. */
+static void host_signalled(void *ctx, int signo)
+{
+	struct loop *loop = ctx;
+
+	if (signo == SIGTERM || signo == SIGINT)
+		loop->server->shutting_down = true;
+	else
+		syslog(LOG_DEBUG, "containerd shim %s: signal %d ignored", loop->server->id, signo);
+}
+
 /* The init's daemon is done: the init has exited (its exit file is
  * written and its output is all in the FIFOs), or runc could not create
  * it. The process is the server's alone again, to serve until Shutdown. */
@@ -1338,6 +1367,7 @@ static void host_init(struct loop *loop)
 		.fd = s->epoll_fd,
 		.ready = host_ready,
 		.child_exited = host_child_exited,
+		.signalled = host_signalled,
 		.leave = host_leave,
 	};
 	char error[256];
