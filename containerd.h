@@ -80,6 +80,10 @@ struct task_server {
 struct Task__Mount;
 int mount_options_parse(char *const *options, size_t count, unsigned long *flags, char *data,
 			size_t data_len);
+/* containerd's way past the page: an overlay's lowerdir layers named
+ * relative to their common parent directory (put in dir, with its final
+ * slash), data rewritten in place. 1 if shortened, 0 if not. */
+int overlay_lowerdir_compact(char *data, char *dir, size_t dir_len);
 int rootfs_mount(const char *bundle, struct Task__Mount *const *mounts, size_t count, char *error,
 		 size_t error_len);
 int rootfs_unmount(const char *bundle);

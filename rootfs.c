@@ -9,7 +9,9 @@
 #include "task.pb-c.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -90,30 +92,101 @@ int mount_options_parse(char *const *options, size_t count, unsigned long *flags
 	return 0;
 }
 
+int overlay_lowerdir_compact(char *data, char *dir, size_t dir_len)
+{
+	char *option = data, *value, *end, *layer, *out;
+	size_t common, prefix;
+
+	dir[0] = '\0';
+	while (option && strncmp(option, "lowerdir=", strlen("lowerdir=")) != 0) {
+		option = strchr(option, ',');
+		option = option ? option + 1 : NULL;
+	}
+	if (!option)
+		return 0;
+	value = option + strlen("lowerdir=");
+	end = value + strcspn(value, ",");
+	if (!memchr(value, ':', (size_t)(end - value)))
+		return 0; /* one layer: nothing to shorten */
+	/* What all layers share, back to a slash: their parent directory
+	 * (the snapshots' ids are digits, so "snapshots/1" is not one). */
+	common = (size_t)(end - value);
+	for (layer = value; layer < end; layer += strcspn(layer, ":,") + 1) {
+		size_t i = 0;
+		while (i < common && layer[i] == value[i] && layer[i] != ':' && layer[i] != ',' && layer[i])
+			i++;
+		common = i;
+	}
+	for (prefix = common; prefix > 0 && value[prefix - 1] != '/'; prefix--)
+		;
+	if (prefix <= 1 || prefix + 1 > dir_len)
+		return 0; /* nothing in common but "/" */
+	memcpy(dir, value, prefix);
+	dir[prefix] = '\0';
+	/* Each layer without it, in place: the string only shrinks. */
+	out = value;
+	for (layer = value; layer < end;) {
+		size_t len = strcspn(layer, ":,");
+		memmove(out, layer + prefix, len - prefix);
+		out += len - prefix;
+		layer += len;
+		if (layer < end)
+			*out++ = *layer++; /* the ':' */
+	}
+	memmove(out, end, strlen(end) + 1);
+	return 1;
+}
+
 /* One mount on target, as containerd's Mount.Mount: the mount with every
  * flag but the propagation ones, then the propagation, then for a
  * read-only bind the remount that makes it so. */
 static int mount_one(const Task__Mount *m, const char *target)
 {
 	const unsigned long propagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
-	/* The kernel takes a page of data; containerd shortens a long overlay
-	 * lowerdir by moving into its parent first, which we do not (yet). */
-	char data[4096];
+	long page = sysconf(_SC_PAGESIZE);
+	size_t data_len = 1;
+	char *data, dir[4096];
 	unsigned long flags, plain;
+	int from = -1, rc = -1;
 
-	if (mount_options_parse(m->options, m->n_options, &flags, data, sizeof(data)) < 0)
-		return -1;
+	for (size_t i = 0; i < m->n_options; i++)
+		data_len += strlen(m->options[i]) + 1;
+	data = malloc(data_len);
+	if (!data || mount_options_parse(m->options, m->n_options, &flags, data, data_len) < 0)
+		goto out;
+	/* The kernel takes a page of data. An overlay of many layers needs
+	 * more, and containerd then names its layers from their parent
+	 * directory, mounting from inside it; so do we. (512: its margin.) */
+	dir[0] = '\0';
+	if (strcmp(m->type, "overlay") == 0 && strlen(data) >= (size_t)page - 512)
+		overlay_lowerdir_compact(data, dir, sizeof(dir));
+	if (strlen(data) >= (size_t)page) {
+		errno = E2BIG;
+		goto out;
+	}
+	if (dir[0] && ((from = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir(dir) < 0))
+		goto out;
 	plain = flags & ~propagation;
 	if (!(flags & MS_REMOUNT) || data[0]) {
 		if (mount(m->source, target, m->type, plain, data) < 0)
-			return -1;
+			goto out;
 	}
 	if ((flags & propagation) && mount("", target, "", flags & (propagation | MS_REC | MS_SILENT), "") < 0)
-		return -1;
+		goto out;
 	if ((plain & (MS_BIND | MS_RDONLY)) == (MS_BIND | MS_RDONLY) &&
 	    mount("", target, "", plain | MS_REMOUNT, "") < 0)
-		return -1;
-	return 0;
+		goto out;
+	rc = 0;
+out:
+	if (from >= 0) {
+		int saved = errno;
+		if (fchdir(from) < 0)
+			rc = -1; /* (our relative paths would go astray) */
+		close(from);
+		errno = saved;
+	}
+	free(data);
+	return rc;
 }
 
 int rootfs_mount(const char *bundle, Task__Mount *const *mounts, size_t count, char *error,
@@ -132,8 +205,7 @@ int rootfs_mount(const char *bundle, Task__Mount *const *mounts, size_t count, c
 		if (mount_one(mounts[i], target) < 0) {
 			snprintf(error, error_len, "mount %s (%s) on %s: %s%s", mounts[i]->source,
 				 mounts[i]->type, target, strerror(errno),
-				 errno == E2BIG ? " (options longer than a page: too many layers for this shim)"
-						: "");
+				 errno == E2BIG ? " (options longer than a page, even shortened)" : "");
 			rootfs_unmount(bundle);
 			return -1;
 		}

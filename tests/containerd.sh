@@ -269,8 +269,9 @@ by_runtime_name() {
 
 # An image's root filesystem reaches the shim as a snapshot's mounts (an
 # overlay, or a bind with the native snapshotter): mounted on the bundle's
-# rootfs while the task is there, and gone with it. The image is made
-# here from the busybox rootfs (tests/make-image.sh), not pulled.
+# rootfs while the task is there, and gone with it; also for an image of
+# many layers. The images are made here from the busybox rootfs
+# (tests/make-image.sh), not pulled.
 rootfs_mounted() { grep -q " $CTD_STATE/io.containerd.runtime.v2.task/default/$1/rootfs " /proc/mounts; }
 from_an_image() {
 	use_containerd
@@ -290,6 +291,18 @@ from_an_image() {
 	rootfs_mounted "$id" || fail "the image's rootfs is not mounted for the running task"
 	kill_and_remove "$id"
 	! rootfs_mounted "$id" || fail "the rootfs is still mounted after task delete"
+	c images rm "$image" >/dev/null
+	# 70 layers: the overlay's options pass the page the kernel takes,
+	# and the shim names the layers from their parent, as containerd does.
+	image=localhost/shim-test/deep:latest
+	[[ -e $WORK/deep.tar ]] || "$REPO_ROOT/tests/make-image.sh" "$ROOTFS" "$WORK/deep.tar" "$image" 70
+	c images import "$WORK/deep.tar" >/dev/null
+	rc=0
+	c run --rm --runtime "$SHIM_UNDER_TEST" "$image" "$id" /bin/sh -c 'cat /layers/2 /layers/70; exit 6' \
+		>"$T/out" 2>"$T/err" || rc=$?
+	assert_eq 6 "$rc" "70 layers: ctr run --rm exit status ($(<"$T/err"))"
+	assert_eq "$(printf 'layer 2\nlayer 70')" "$(<"$T/out")" "70 layers: output"
+	! rootfs_mounted "$id" || fail "70 layers: the rootfs is still mounted after the task"
 	c images rm "$image" >/dev/null
 }
 

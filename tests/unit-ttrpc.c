@@ -347,6 +347,36 @@ START_TEST(test_mount_options)
 }
 END_TEST
 
+/* An overlay of many layers: named from their common parent, as
+ * containerd's compactLowerdirOption does. */
+START_TEST(test_overlay_lowerdir_compact)
+{
+	char data[256], dir[64];
+
+	strcpy(data, "index=off,lowerdir=/r/snapshots/12/fs:/r/snapshots/3/fs:/r/snapshots/1/fs,"
+		     "upperdir=/r/snapshots/13/fs,workdir=/r/snapshots/13/work");
+	ck_assert_int_eq(overlay_lowerdir_compact(data, dir, sizeof(dir)), 1);
+	ck_assert_str_eq(dir, "/r/snapshots/");
+	ck_assert_str_eq(data, "index=off,lowerdir=12/fs:3/fs:1/fs,"
+			       "upperdir=/r/snapshots/13/fs,workdir=/r/snapshots/13/work");
+	/* First, and last, with layers sharing "snapshots/1" but not as a directory. */
+	strcpy(data, "lowerdir=/r/snapshots/10/fs:/r/snapshots/11/fs");
+	ck_assert_int_eq(overlay_lowerdir_compact(data, dir, sizeof(dir)), 1);
+	ck_assert_str_eq(dir, "/r/snapshots/");
+	ck_assert_str_eq(data, "lowerdir=10/fs:11/fs");
+	/* Nothing to do: one layer, nothing but "/" in common, no lowerdir. */
+	strcpy(data, "lowerdir=/r/snapshots/1/fs,upperdir=/u");
+	ck_assert_int_eq(overlay_lowerdir_compact(data, dir, sizeof(dir)), 0);
+	ck_assert_str_eq(data, "lowerdir=/r/snapshots/1/fs,upperdir=/u");
+	strcpy(data, "lowerdir=/a/fs:/b/fs");
+	ck_assert_int_eq(overlay_lowerdir_compact(data, dir, sizeof(dir)), 0);
+	ck_assert_str_eq(data, "lowerdir=/a/fs:/b/fs");
+	strcpy(data, "xlowerdir=/r/1:/r/2,index=off");
+	ck_assert_int_eq(overlay_lowerdir_compact(data, dir, sizeof(dir)), 0);
+	ck_assert_str_eq(dir, "");
+}
+END_TEST
+
 Suite *ttrpc_suite(void)
 {
 	Suite *suite = suite_create("ttrpc framing (containerd)");
@@ -362,6 +392,7 @@ Suite *ttrpc_suite(void)
 	tcase_add_test(tc, test_request_not_protobuf);
 	tcase_add_test(tc, test_request_frame_round_trip);
 	tcase_add_test(tc, test_mount_options);
+	tcase_add_test(tc, test_overlay_lowerdir_compact);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
