@@ -132,13 +132,11 @@ static enum args_result usage_error(char *error, size_t error_len, const char *f
  * are escaped, so it stays one line and sends no escape sequences. */
 static enum args_result usage_error(char *error, size_t error_len, const char *fmt, ...)
 {
-	char raw[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape_vformat(error, error_len, fmt, ap);
 	va_end(ap);
-	escape_control(error, error_len, raw);
 	return ARGS_USAGE_ERROR;
 }
 

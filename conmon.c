@@ -110,14 +110,12 @@ static int fail(char *error, size_t error_len, const char *fmt, ...)
 
 static int fail(char *error, size_t error_len, const char *fmt, ...)
 {
-	char raw[512];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
 	/* It names what was given: printed safely whatever the bytes. */
-	escape_control(error, error_len, raw);
+	va_start(ap, fmt);
+	escape_vformat(error, error_len, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -542,6 +542,14 @@ int diag_open(struct diag *diag, const char *logfile, enum diag_level level)
 	return logfile && diag->fd < 0 ? -1 : 0;
 }
 
+void escape_vformat(char *dst, size_t cap, const char *fmt, va_list ap)
+{
+	char raw[1024];
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape_control(dst, cap, raw);
+}
+
 size_t escape_control(char *dst, size_t cap, const char *src)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -584,16 +592,15 @@ void diag_log(const struct diag *diag, enum diag_level level, const char *fmt, .
 {
 	static const int syslog_priority[] = { LOG_DEBUG, LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERR };
 	int saved_errno = errno;
-	char raw[1024], message[2048];
+	char message[2048];
 	va_list ap;
 
 	if (level < diag->min_level)
 		return;
 	va_start(ap, fmt);
 	errno = saved_errno; /* so that %m names the caller's error */
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape_vformat(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	escape_control(message, sizeof(message), raw);
 
 	if (diag->fd < 0) {
 		syslog(syslog_priority[level], "%s", message);

@@ -4,6 +4,7 @@
 #ifndef SHIM_UTIL_H
 #define SHIM_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -142,6 +143,10 @@ int diag_open(struct diag *diag, const char *logfile, enum diag_level level);
  * terminals obey), bytes that are not UTF-8, and the backslash. Returns
  * the length written. */
 size_t escape_control(char *dst, size_t cap, const char *src);
+/* Format a message, then escape it into dst: a message that quotes what
+ * a caller passed stays one line and sends no escape sequences. */
+void escape_vformat(char *dst, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 void diag_log(const struct diag *diag, enum diag_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
