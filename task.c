@@ -398,6 +398,15 @@ static struct shim_args daemon_args(struct task_server *s, struct process *p,
 	};
 }
 
+/* p's stdio is ours to serve from now on: what its daemon's attach
+ * socket sends, and its stdin FIFO. */
+static void watch_stdio(struct task_server *s, struct process *p)
+{
+	watch(s, EPOLL_CTL_ADD, p->attach_fd, EPOLLIN, WATCH_ATTACH);
+	if (p->stdin_fd >= 0)
+		watch(s, EPOLL_CTL_ADD, p->stdin_fd, EPOLLIN, WATCH_STDIN);
+}
+
 /* Start a shim daemon of the core's for an exec: `runc exec` once we are
  * attached (so no output is lost). The PID, or -1 with error said. */
 static pid_t launch(struct task_server *s, struct process *p, char *error, size_t error_len)
@@ -460,9 +469,7 @@ static pid_t launch(struct task_server *s, struct process *p, char *error, size_
 		pid = -1;
 		goto out;
 	}
-	watch(s, EPOLL_CTL_ADD, p->attach_fd, EPOLLIN, WATCH_ATTACH);
-	if (p->stdin_fd >= 0)
-		watch(s, EPOLL_CTL_ADD, p->stdin_fd, EPOLLIN, WATCH_STDIN);
+	watch_stdio(s, p);
 out:
 	close_fd(&sync_pipe[0]);
 	close_fd(&sync_pipe[1]);
@@ -617,6 +624,20 @@ static void process_exited(struct task_server *s, struct process *p)
 	}
 }
 
+/* A child of ours has been reaped: if it was a process's daemon, the
+ * process is over. Whether it was one. */
+static bool daemon_exited(struct task_server *s, pid_t pid)
+{
+	for (struct process *p = s->processes; p; p = p->next) {
+		if (p->daemon_pid == pid) {
+			if (p->state != PROCESS_STOPPED)
+				process_exited(s, p);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void reap(struct task_server *s)
 {
 	if (s->hosting)
@@ -627,13 +648,19 @@ static void reap(struct task_server *s)
 
 		if (pid <= 0)
 			return;
-		for (struct process *p = s->processes; p; p = p->next)
-			if (p->daemon_pid == pid && p->state != PROCESS_STOPPED)
-				process_exited(s, p);
+		daemon_exited(s, pid);
 	}
 }
 
 /* ---- the methods -------------------------------------------------------- */
+
+/* The image's rootfs, if Create mounted one, goes: logged if it will not,
+ * as nobody waits on it. */
+static void unmount_rootfs(struct task_server *s)
+{
+	if (rootfs_unmount(s->bundle) < 0)
+		syslog(LOG_WARNING, "containerd shim %s: unmount %s/rootfs: %m", s->id, s->bundle);
+}
 
 #define UNPACK(prefix, request) prefix##__unpack(NULL, (request)->payload_len, (request)->payload)
 
@@ -651,7 +678,7 @@ static void method_create(struct task_server *s, int fd, uint32_t stream, const 
 	} else if (rootfs_mount(s->bundle, req->rootfs, req->n_rootfs, error, sizeof(error)) < 0) {
 		respond(fd, stream, TTRPC_INTERNAL, error, NULL, 0);
 	} else if (!new_process(s, "", req->terminal, req->stdin, req->stdout, req->stderr)) {
-		rootfs_unmount(s->bundle);
+		unmount_rootfs(s);
 		respond(fd, stream, TTRPC_INTERNAL, "out of memory", NULL, 0);
 	} else {
 		/* Answered by the core's report (create_reported), once the
@@ -670,8 +697,7 @@ static void create_failed(struct task_server *s, struct process *init, const cha
 		respond(s->create_conn_fd, s->create_stream, TTRPC_INTERNAL, error, NULL, 0);
 	s->create_conn_fd = -1;
 	free_process(s, init);
-	if (rootfs_unmount(s->bundle) < 0)
-		syslog(LOG_WARNING, "containerd shim %s: unmount %s/rootfs: %m", s->id, s->bundle);
+	unmount_rootfs(s);
 }
 
 /* The core's report on the init: its PID (the Create's answer; then we
@@ -707,9 +733,7 @@ static void create_reported(struct task_server *s)
 			snprintf(error, sizeof(error), "connect the process's stdio: %s", strerror(errno));
 			return create_failed(s, init, error);
 		}
-		watch(s, EPOLL_CTL_ADD, init->attach_fd, EPOLLIN, WATCH_ATTACH);
-		if (init->stdin_fd >= 0)
-			watch(s, EPOLL_CTL_ADD, init->stdin_fd, EPOLLIN, WATCH_STDIN);
+		watch_stdio(s, init);
 	}
 	if (s->create_conn_fd >= 0) {
 		response.pid = (uint32_t)pid;
@@ -906,9 +930,7 @@ static void method_delete(struct task_server *s, int fd, uint32_t stream, const 
 				const char *args[] = { "delete", "--force", s->id, NULL };
 				if (run_runc(s, args, NULL, error, sizeof(error)) < 0)
 					syslog(LOG_WARNING, "containerd shim %s: %s", s->id, error);
-				if (rootfs_unmount(s->bundle) < 0)
-					syslog(LOG_WARNING, "containerd shim %s: unmount %s/rootfs: %m", s->id,
-					       s->bundle);
+				unmount_rootfs(s);
 			}
 			at = timestamp_of(&p->exited_at);
 			response.pid = (uint32_t)p->pid;
@@ -1303,14 +1325,7 @@ static bool host_child_exited(void *ctx, pid_t pid, int status)
 	struct loop *loop = ctx;
 
 	(void)status; /* a daemon's exit file says how its process ended */
-	for (struct process *p = loop->server->processes; p; p = p->next) {
-		if (p->daemon_pid == pid) {
-			if (p->state != PROCESS_STOPPED)
-				process_exited(loop->server, p);
-			return true;
-		}
-	}
-	return false;
+	return daemon_exited(loop->server, pid);
 }
 
 /* A signal for this process, while the core reads them: SIGTERM and
