@@ -128,14 +128,6 @@ detached_kill_delete() {
 	c containers delete "$id"
 }
 
-# A shell line that waits until the terminal is ROWS x COLS, then prints
-# stty size: the resize travels ctr -> containerd -> the shim while the
-# line is typed. (The line itself does not hold "ROWS COLS", so expect
-# sees only stty's answer.)
-wait_size() {
-	printf 'until [ "$(stty size)" = "$((%d)) $((%d))" ]; do sleep 0.02; done; stty size' "$1" "$2"
-}
-
 # ctr sends the terminal's first size, and only then starts listening for
 # SIGWINCH (HandleConsoleResize in its tasks package): a resize that comes
 # in between is lost, ctr's own race, as likely with either shim. So the

@@ -280,6 +280,15 @@ shim_gone() {
 	! shim_alive "$1"
 }
 
+# wait_size ROWS COLS: a shell line that waits until the terminal is ROWS
+# x COLS, then prints stty size: a resize travels through the manager
+# (podman, or ctr and containerd) to the shim while the line is typed.
+# (The line itself does not hold "ROWS COLS", so expect sees only stty's
+# answer.)
+wait_size() {
+	printf 'until [ "$(stty size)" = "$((%d)) $((%d))" ]; do sleep 0.02; done; stty size' "$1" "$2"
+}
+
 # stack_given_back PID: PID, asleep in a system call, holds no page of
 # its stack more than a page below the page it is using (what
 # release_idle_memory in util.c does to an idle loop). From

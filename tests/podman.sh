@@ -276,7 +276,7 @@ run_tty() {
 	local name=tty$$
 	"$PTY_DRIVER" --winsize 24 80 --timeout 20 \
 		-s 'expect # ' -s 'send stty size\r' -s 'expect 24 80' \
-		-s 'winsize 33 110' -s 'send stty size\r' -s 'expect 33 110' \
+		-s 'winsize 33 110' -s "send $(wait_size 33 110)\\r" -s 'expect 33 110' \
 		-s 'send \x10' -s 'run sleep 0.3' -s 'send \x11' -s 'wait-exit 0' \
 		-- bash -c "$(declare -f pm); pm run -it --name $name $(printf '%q ' "${RUN_FLAGS[@]}") /bin/sh" ||
 		fail "the first session failed"
@@ -296,7 +296,7 @@ exec_tty() {
 	id=$(pm run -d "${RUN_FLAGS[@]}" /bin/sleep 1000)
 	"$PTY_DRIVER" --winsize 27 91 --timeout 20 \
 		-s 'expect # ' -s 'send stty size\r' -s 'expect 27 91' \
-		-s 'winsize 31 101' -s 'send stty size\r' -s 'expect 31 101' \
+		-s 'winsize 31 101' -s "send $(wait_size 31 101)\\r" -s 'expect 31 101' \
 		-s 'send exit 9\r' -s 'wait-exit 9' \
 		-- bash -c "$(declare -f pm); pm exec -it $id /bin/sh" || fail "the exec session failed"
 	pm rm -f -t 0 "$id" >/dev/null
